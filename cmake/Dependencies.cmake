@@ -1,0 +1,38 @@
+# Finds every library meros-test links against. Each missing one stops the
+# configure step with the Debian package that provides it.
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: install the Debian package 'pkg-config' (or run ci/install-deps.sh)")
+endif()
+
+macro(meros_require_package name debian_package)
+  find_package(${name} ${ARGN} QUIET)
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR "${name} not found: install the Debian package '${debian_package}' (or run ci/install-deps.sh)")
+  endif()
+endmacro()
+
+macro(meros_require_pkgconfig prefix module debian_package)
+  pkg_check_modules(${prefix} QUIET IMPORTED_TARGET ${module})
+  if(NOT ${prefix}_FOUND)
+    message(FATAL_ERROR "${module} not found: install the Debian package '${debian_package}' (or run ci/install-deps.sh)")
+  endif()
+endmacro()
+
+meros_require_package(yaml-cpp libyaml-cpp-dev)
+meros_require_package(tinyxml2 libtinyxml2-dev)
+meros_require_package(nlohmann_json nlohmann-json3-dev 3.2)
+meros_require_package(Threads libc6-dev)
+find_package(Boost 1.74 QUIET COMPONENTS filesystem system)
+if(NOT Boost_FOUND)
+  message(FATAL_ERROR "Boost (Process, Filesystem) not found: install the Debian packages 'libboost-dev libboost-filesystem-dev'")
+endif()
+meros_require_pkgconfig(LIBSSH libssh libssh-dev)
+meros_require_pkgconfig(LIBNFTNL libnftnl libnftnl-dev)
+meros_require_pkgconfig(LIBMNL libmnl libmnl-dev)
+meros_require_pkgconfig(LIBNL libnl-3.0 libnl-3-dev)
+meros_require_pkgconfig(LIBNL_ROUTE libnl-route-3.0 libnl-route-3-dev)
+if(MEROS_BUILD_TESTS)
+  meros_require_package(GTest libgtest-dev)
+endif()
+

@@ -1,0 +1,100 @@
+#include "cli/commands.h"
+
+#include <iostream>
+
+#include "manifest/catalog.h"
+#include "manifest/discovery.h"
+#include "manifest/parser.h"
+#include "runner/selection.h"
+#include "util/exit_codes.h"
+
+namespace meros {
+namespace {
+
+void print_diagnostics(const Diagnostics& diagnostics) {
+  for (const auto& d : diagnostics.sorted()) std::cerr << d.str() << "\n";
+}
+
+// Loads the scenarios named by options, or prints why it cannot.
+bool load_all(const Options& options, std::vector<Scenario>& scenarios) {
+  if (options.arguments.empty()) {
+    std::cerr << "meros-test " << options.command << ": give at least one scenario directory or .yml file, e.g. scenarios/\n";
+    return false;
+  }
+  Diagnostics diagnostics;
+  scenarios = load_scenarios(options.arguments, diagnostics);
+  if (diagnostics.empty()) return true;
+  print_diagnostics(diagnostics);
+  std::cerr << diagnostics.sorted().size() << " error(s); nothing was started\n";
+  return false;
+}
+
+std::string step_summary(const TestStep& step) {
+  std::string kind(to_string(step.kind));
+  if (step.kind == StepKind::matrix) kind += ", " + std::to_string(step.checks.size()) + " rows";
+  return kind;
+}
+
+}  // namespace
+
+std::vector<Scenario> load_scenarios(const std::vector<std::string>& paths, Diagnostics& diagnostics) {
+  std::vector<Scenario> scenarios;
+  auto files = discover_scenarios(paths);
+  if (!files) {
+    diagnostics.error(SourceMark{}, files.error().message);
+    return scenarios;
+  }
+  FixtureCatalog catalog(builtin_fixtures_dir());
+  for (const auto& file : *files)
+    if (auto scenario = parse_scenario(file, catalog, diagnostics)) scenarios.push_back(std::move(*scenario));
+  return scenarios;
+}
+
+int command_validate(const Options& options) {
+  if (options.arguments.empty()) {
+    std::cerr << "meros-test validate: give at least one scenario directory or .yml file, e.g. scenarios/\n";
+    return exit_code::usage;
+  }
+  Diagnostics diagnostics;
+  std::vector<Scenario> scenarios = load_scenarios(options.arguments, diagnostics);
+  for (const auto& s : scenarios)
+    std::cout << s.display_path << ": ok (" << s.vms.size() << " VMs, " << s.bridges.size() << " bridges, "
+              << s.tests.size() << " tests)\n";
+  if (diagnostics.empty()) return exit_code::passed;
+  print_diagnostics(diagnostics);
+  std::cerr << diagnostics.sorted().size() << " error(s)\n";
+  return exit_code::usage;
+}
+
+int command_list(const Options& options) {
+  std::vector<Scenario> scenarios;
+  if (!load_all(options, scenarios)) return exit_code::usage;
+  auto selected = select_scenarios(std::move(scenarios), options);
+  for (const auto& [scenario, run_test] : selected) {
+    std::cout << scenario.name << "  (" << scenario.display_path << ")";
+    if (!scenario.tags.empty()) {
+      std::cout << "  [";
+      for (std::size_t i = 0; i < scenario.tags.size(); ++i) std::cout << (i ? ", " : "") << scenario.tags[i];
+      std::cout << "]";
+    }
+    std::cout << "\n";
+    for (std::size_t i = 0; i < scenario.tests.size(); ++i)
+      if (run_test[i]) std::cout << "  - " << scenario.tests[i].name << "  (" << step_summary(scenario.tests[i]) << ")\n";
+  }
+  std::cout << selected.size() << " scenario(s)\n";
+  return exit_code::passed;
+}
+
+int command_run(const Options& options) {
+  std::vector<Scenario> scenarios;
+  if (!load_all(options, scenarios)) return exit_code::usage;
+  std::cerr << "meros-test run: running scenarios is not implemented yet\n";
+  return exit_code::environment;
+}
+
+int command_not_implemented(const Options& options) {
+  std::cerr << "meros-test " << options.command << ": not implemented yet\n";
+  return exit_code::environment;
+}
+
+}  // namespace meros

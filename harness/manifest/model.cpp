@@ -1,0 +1,39 @@
+#include "manifest/model.h"
+
+namespace meros {
+
+std::string_view to_string(Expect e) {
+  switch (e) {
+    case Expect::allow: return "allow";
+    case Expect::reject: return "reject";
+    case Expect::drop: return "drop";
+    case Expect::deny: return "deny";
+  }
+  return "?";
+}
+
+std::string_view to_string(StepKind k) {
+  switch (k) {
+    case StepKind::run: return "run";
+    case StepKind::reach: return "reach";
+    case StepKind::matrix: return "matrix";
+    case StepKind::push: return "push";
+    case StepKind::pull: return "pull";
+    case StepKind::link: return "link";
+  }
+  return "?";
+}
+
+const Bridge* Scenario::find_bridge(std::string_view n) const {
+  for (const auto& b : bridges)
+    if (b.name == n) return &b;
+  return nullptr;
+}
+
+const VirtualMachine* Scenario::find_vm(std::string_view n) const {
+  for (const auto& vm : vms)
+    if (vm.name == n) return &vm;
+  return nullptr;
+}
+
+}  // namespace meros

@@ -1,0 +1,175 @@
+// The typed model of a scenario manifest (scenario-format.md, version 1).
+// Produced by the parser with every default filled in; read by every later
+// stage. Paths are absolute once parsed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "manifest/values.h"
+
+namespace meros {
+
+namespace fs = std::filesystem;
+
+// Where something was written: for messages of the form file:line:col.
+struct SourceMark {
+  std::string file;  // as the user named it
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based
+};
+
+enum class KernelKind { build, prebuilt, package };
+
+struct KernelRecipe {
+  std::string name;
+  KernelKind kind = KernelKind::build;
+  // kind == build
+  std::string tarball;               // absolute path or https:// URL
+  std::optional<std::string> sha256;  // lowercase hex
+  std::string base = "tinyconfig";   // tinyconfig | defconfig | absolute config path
+  std::vector<fs::path> fragments;
+  std::vector<std::pair<std::string, std::string>> options;  // CONFIG_ name without prefix -> y/n/m/value
+  // kind == prebuilt
+  fs::path path;
+  // kind == package
+  std::string package;
+  fs::path defined_in;  // the file that holds the recipe
+  SourceMark mark;
+};
+
+enum class ImageKind { busybox, debian, tarball, use };
+
+struct ImageRecipe {
+  std::string name;
+  ImageKind kind = ImageKind::busybox;
+  std::string suite = "bookworm";     // debian
+  std::vector<std::string> packages;  // debian
+  std::uint64_t size = 0;             // bytes; 0 = the kind's default
+  std::optional<fs::path> includes;   // includes.chroot directory
+  std::optional<fs::path> hooks;      // hooks directory
+  fs::path archive;                   // tarball
+  fs::path use;                       // use: existing qcow2
+  std::string root = "/dev/vda";      // root device for direct boot
+  fs::path defined_in;
+  SourceMark mark;
+};
+
+enum class PolicyType { host_access, isolated };
+
+struct Bridge {
+  std::string name;
+  Cidr subnet;
+  PolicyType policy = PolicyType::isolated;
+  std::optional<std::vector<int>> allowed_ports;  // absent = all
+  std::optional<std::vector<Cidr>> allowed_ips;   // absent = all
+  bool allow_icmp = true;
+  Ipv4 gateway() const { return subnet.first_host(); }
+  SourceMark mark;
+};
+
+struct NetworkAttachment {
+  std::string bridge;
+  std::optional<Ipv4> ip;  // absent: assigned in VM order from the subnet
+  std::string model = "virtio-net";
+  std::optional<Mac> mac;  // absent: derived from run id, vm and index
+  SourceMark mark;
+};
+
+enum class Arch { x86_64, aarch64 };
+enum class BootMode { direct, disk };
+
+struct VirtualMachine {
+  std::string name;
+  Arch arch = Arch::x86_64;
+  std::string machine;  // microvm | q35 | pc | virt
+  BootMode boot = BootMode::direct;
+  std::string ssh_user = "root";
+  std::string kernel = "default";
+  std::string image = "busybox";
+  std::uint64_t disk_size = 0;  // bytes; 0 = the image's size
+  std::uint64_t memory_mib = 256;
+  int cpus = 1;
+  std::string cmdline;
+  std::vector<std::string> qemu_args;
+  std::vector<NetworkAttachment> networks;
+  std::optional<Ipv4> gateway;
+  std::optional<fs::path> firewall;
+  std::vector<PortProto> services;
+  SourceMark mark;
+};
+
+enum class Expect { allow, reject, drop, deny };
+std::string_view to_string(Expect e);
+
+// One end of a reachability check.
+struct Endpoint {
+  enum class Kind { vm, host, address } kind = Kind::vm;
+  std::string vm;      // kind == vm
+  std::string bridge;  // vm@bridge; empty = chosen by the other end
+  Ipv4 address;        // kind == address
+  std::string text;    // as written
+};
+
+struct ReachCheck {
+  Endpoint from, to;
+  PortProto target;
+  Expect expect = Expect::allow;
+  SourceMark mark;
+};
+
+struct OutputExpectation {
+  std::optional<int> exit_code = 0;
+  std::optional<std::string> stdout_contains, stdout_matches;
+  std::optional<std::string> stderr_contains, stderr_matches;
+};
+
+enum class StepKind { run, reach, matrix, push, pull, link };
+std::string_view to_string(StepKind k);
+
+struct TestStep {
+  std::string name;
+  StepKind kind = StepKind::run;
+  Duration timeout = Duration(60'000);
+  int retries = 0;
+  // run
+  std::string vm;
+  std::string command;
+  OutputExpectation expect;
+  // reach (one row) and matrix (many)
+  std::vector<ReachCheck> checks;
+  // push / pull
+  std::string src, dst;
+  fs::path local_path;  // push: absolute source; pull: relative to the artifacts directory
+  // link
+  int network_index = 0;
+  bool link_up = false;
+  SourceMark mark;
+};
+
+struct Scenario {
+  fs::path file;  // scenario.yml, absolute
+  fs::path dir;   // its directory, absolute
+  std::string display_path;  // as the user named it, for messages
+  std::string name;
+  std::string description;
+  std::vector<std::string> tags;
+  Duration timeout = Duration(15 * 60'000);
+  Duration probe_timeout = Duration(1000);
+  // The scenario's own recipes plus those its VMs resolved from fixtures.
+  std::map<std::string, KernelRecipe> kernels;
+  std::map<std::string, ImageRecipe> images;
+  std::vector<Bridge> bridges;
+  std::vector<VirtualMachine> vms;
+  std::optional<fs::path> host_firewall;
+  std::vector<TestStep> tests;
+
+  const Bridge* find_bridge(std::string_view name) const;
+  const VirtualMachine* find_vm(std::string_view name) const;
+};
+
+}  // namespace meros

@@ -1,0 +1,836 @@
+#include "manifest/parser.h"
+#include "util/text.h"
+
+#include <regex>
+#include <set>
+
+#include "manifest/recipes.h"
+#include "manifest/yaml_loader.h"
+#include "manifest/yaml_reader.h"
+
+namespace meros {
+namespace {
+
+
+const std::vector<std::string> kTopKeys = {"name", "description", "tags", "timeout", "probe_timeout", "kernels",
+                                           "images", "bridges", "virtual_machines", "host", "tests"};
+const std::vector<std::string> kBridgeKeys = {"subnet", "policy_type", "allowed_ports", "allowed_ips", "allow_icmp"};
+const std::vector<std::string> kVmKeys = {"arch", "machine", "boot", "ssh_user", "kernel", "image", "disk_size",
+                                          "memory", "cpus", "cmdline", "qemu_args", "networks", "gateway",
+                                          "firewall", "services"};
+const std::vector<std::string> kNetworkKeys = {"bridge", "ip_addr", "model", "mac"};
+const std::vector<std::string> kStepKeys = {"name", "vm", "run", "expect", "timeout", "retries",
+                                            "reach", "matrix", "push", "pull", "link"};
+const std::vector<std::string> kActions = {"run", "reach", "matrix", "push", "pull", "link"};
+
+// Parses one scenario file; holds what later sections need from earlier ones.
+class ScenarioParser {
+ public:
+  ScenarioParser(const fs::path& file, FixtureCatalog& catalog, Diagnostics& diagnostics)
+      : yaml_(display_path(file), diagnostics), catalog_(catalog) {
+    scenario_.file = fs::absolute(file).lexically_normal();
+    scenario_.dir = scenario_.file.parent_path();
+    scenario_.display_path = yaml_.display_name();
+    std::vector<fs::path> roots{scenario_.dir};
+    std::string description = "the scenario directory";
+    if (auto fixtures = nearest_fixtures_dir(scenario_.dir)) {
+      roots.push_back(*fixtures);
+      description = "the scenario directory or its fixtures directory";
+    }
+    scope_ = PathScope{scenario_.dir, roots, description};
+  }
+
+  std::optional<Scenario> parse(const YAML::Node& root) {
+    std::size_t errors_before = yaml_.diagnostics().size();
+    if (!root.IsMap()) {
+      yaml_.error(SourceMark{yaml_.display_name(), root.Mark().line + 1, root.Mark().column + 1},
+                  "a scenario manifest is a mapping with keys such as name, bridges, virtual_machines and tests; got " +
+                      describe_node(root));
+      return std::nullopt;
+    }
+    MapReader top(yaml_, root, "", kTopKeys);
+    parse_header(top);
+    parse_recipes(top);
+    parse_bridges(top);
+    parse_vms(top);
+    parse_host(top);
+    parse_tests(top);
+    check_rootfs_layers();
+    if (yaml_.diagnostics().size() != errors_before) return std::nullopt;
+    return std::move(scenario_);
+  }
+
+ private:
+  // --- name, description, tags, timeouts -------------------------------
+  void parse_header(const MapReader& top) {
+    scenario_.name = scenario_.file.filename() == "scenario.yml" ? scenario_.dir.filename().string()
+                                                                 : scenario_.file.stem().string();
+    if (auto name = top.string("name")) {
+      if (name->empty() || name->size() > 100 || name->find_first_of("\n\r\t") != std::string::npos)
+        yaml_.error(top.value_mark("name"), "name: expected a one-line name of 1 to 100 characters");
+      else scenario_.name = *name;
+    }
+    if (auto description = top.string("description")) scenario_.description = *description;
+    if (auto tags = top.string_list("tags")) {
+      static const std::regex tag("[A-Za-z0-9_.-]+");
+      for (const auto& t : *tags)
+        if (!std::regex_match(t, tag)) yaml_.error(top.value_mark("tags"), "tags: " + quote(t) + " is not a tag: use letters, digits, '-', '_' and '.'");
+      scenario_.tags = *tags;
+    }
+    if (auto timeout = top.duration("timeout")) {
+      if (timeout->count() < 1000) yaml_.error(top.value_mark("timeout"), "timeout: a scenario needs at least 1s");
+      else scenario_.timeout = *timeout;
+    }
+    if (auto probe = top.duration("probe_timeout")) {
+      if (probe->count() < 10 || probe->count() > 60'000) yaml_.error(top.value_mark("probe_timeout"), "probe_timeout: expected 10ms to 60s");
+      else scenario_.probe_timeout = *probe;
+    }
+  }
+
+  // --- kernels: and images: --------------------------------------------
+  void parse_recipes(const MapReader& top) {
+    RecipeSource source{yaml_, scenario_.file, scope_};
+    for_each_named(top, "kernels", [&](const std::string& name, const YAML::Node& node) {
+      if (auto recipe = parse_kernel_recipe(source, node, name, "kernels." + name)) scenario_.kernels[name] = *recipe;
+      own_kernels_.insert(name);
+    });
+    for_each_named(top, "images", [&](const std::string& name, const YAML::Node& node) {
+      if (auto recipe = parse_image_recipe(source, node, name, "images." + name, scenario_.dir / "rootfs" / name))
+        scenario_.images[name] = *recipe;
+      own_images_.insert(name);
+    });
+  }
+
+  // Calls fn for each entry of the mapping under key, checking the names.
+  template <class Fn>
+  void for_each_named(const MapReader& top, const std::string& key, Fn fn) {
+    if (!top.has(key)) return;
+    YAML::Node node = top.get(key);
+    if (!node.IsMap()) {
+      yaml_.error(top.value_mark(key), key + ": expected a mapping of names to definitions, got " + describe_node(node));
+      return;
+    }
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      auto name = read_string(yaml_, it->first, key + " name");
+      if (!name) continue;
+      if (!seen.insert(*name).second) {
+        yaml_.error(it->first, key + ": " + quote(*name) + " is defined twice");
+        continue;
+      }
+      if (!is_valid_fixture_name(*name)) {
+        yaml_.error(it->first, key + ": " + quote(*name) + " is not a valid name: start with a letter or digit, then letters, digits, '-', '_' or '.' (at most 64)");
+        continue;
+      }
+      fn(*name, it->second);
+    }
+  }
+
+  // --- bridges: ----------------------------------------------------------
+  void parse_bridges(const MapReader& top) {
+    static const std::regex bridge_name("[a-z][a-z0-9_-]{0,30}");
+    for_each_named(top, "bridges", [&](const std::string& name, const YAML::Node& node) {
+      if (!std::regex_match(name, bridge_name)) {
+        yaml_.error(node, "bridges: " + quote(name) + " is not a valid bridge name: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 31)");
+        return;
+      }
+      parse_bridge(name, node);
+    });
+  }
+
+  void parse_bridge(const std::string& name, const YAML::Node& node) {
+    std::string what = "bridges." + name;
+    MapReader map(yaml_, node, what, kBridgeKeys);
+    if (!map.is_map()) return;
+    Bridge bridge;
+    bridge.name = name;
+    bridge.mark = map.mark();
+    if (!map.require("subnet")) return;
+    auto subnet_text = map.string("subnet");
+    if (!subnet_text) return;
+    auto subnet = parse_cidr(*subnet_text);
+    if (!subnet) return yaml_.error(map.value_mark("subnet"), what + ".subnet: " + subnet.error().message);
+    bridge.subnet = *subnet;
+    if (!check_subnet(bridge, map)) return;
+    if (auto policy = map.string("policy_type")) {
+      if (*policy == "host-access") bridge.policy = PolicyType::host_access;
+      else if (*policy == "isolated") bridge.policy = PolicyType::isolated;
+      else yaml_.error(map.value_mark("policy_type"), what + ".policy_type: expected host-access or isolated, got " + quote(*policy) +
+                                                          did_you_mean(*policy, {"host-access", "isolated"}));
+    }
+    parse_bridge_filters(map, bridge);
+    scenario_.bridges.push_back(bridge);
+  }
+
+  bool check_subnet(const Bridge& bridge, const MapReader& map) {
+    std::string what = "bridges." + bridge.name + ".subnet: ";
+    if (bridge.subnet.prefix > 30) {
+      yaml_.error(map.value_mark("subnet"), what + bridge.subnet.str() + " is too small: a bridge needs room for the gateway and VMs (/30 or larger)");
+      return false;
+    }
+    static const std::vector<std::pair<Cidr, std::string>> reserved = {
+        {*parse_cidr(kManagementRange), "reserved for meros-test's management links"},
+        {*parse_cidr("127.0.0.0/8"), "the loopback range"},
+        {*parse_cidr("0.0.0.0/8"), "not usable"},
+        {*parse_cidr("224.0.0.0/3"), "multicast and reserved addresses"}};
+    for (const auto& [range, why] : reserved) {
+      if (bridge.subnet.overlaps(range)) {
+        yaml_.error(map.value_mark("subnet"), what + bridge.subnet.str() + " overlaps " + range.str() + ", " + why);
+        return false;
+      }
+    }
+    for (const auto& other : scenario_.bridges) {
+      if (bridge.subnet.overlaps(other.subnet)) {
+        yaml_.error(map.value_mark("subnet"), what + bridge.subnet.str() + " overlaps bridge " + quote(other.name) + " (" +
+                                                  other.subnet.str() + "); each bridge needs its own subnet");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void parse_bridge_filters(const MapReader& map, Bridge& bridge) {
+    std::string what = "bridges." + bridge.name;
+    if (map.has("allowed_ports")) {
+      YAML::Node ports = map.get("allowed_ports");
+      if (!ports.IsSequence()) {
+        yaml_.error(map.value_mark("allowed_ports"), what + ".allowed_ports: expected a list of ports such as [22, 80], got " + describe_node(ports));
+      } else {
+        std::vector<int> list;
+        for (const auto& port : ports)
+          if (auto value = read_integer(yaml_, port, what + ".allowed_ports", 1, 65535)) list.push_back(static_cast<int>(*value));
+        bridge.allowed_ports = list;
+      }
+    }
+    if (map.has("allowed_ips")) {
+      YAML::Node ips = map.get("allowed_ips");
+      if (!ips.IsSequence()) {
+        yaml_.error(map.value_mark("allowed_ips"), what + ".allowed_ips: expected a list of addresses or subnets such as [10.0.10.0/28], got " + describe_node(ips));
+      } else {
+        bridge.allowed_ips = std::vector<Cidr>{};
+        for (const auto& ip : ips) parse_allowed_ip(ip, bridge);
+      }
+    }
+    if (auto icmp = map.boolean("allow_icmp")) bridge.allow_icmp = *icmp;
+  }
+
+  void parse_allowed_ip(const YAML::Node& node, Bridge& bridge) {
+    std::string what = "bridges." + bridge.name + ".allowed_ips";
+    auto text = read_string(yaml_, node, what);
+    if (!text) return;
+    auto cidr = parse_cidr_or_address(*text);
+    if (!cidr) return yaml_.error(node, what + ": " + cidr.error().message);
+    if (!cidr->overlaps(bridge.subnet))
+      return yaml_.error(node, what + ": " + cidr->str() + " lies outside the bridge's subnet " + bridge.subnet.str() +
+                                   "; allowed_ips lists which of its VMs may open connections");
+    bridge.allowed_ips->push_back(*cidr);
+  }
+
+  // --- virtual_machines: ------------------------------------------------
+  void parse_vms(const MapReader& top) {
+    static const std::regex vm_name("[a-z][a-z0-9-]{0,30}");
+    if (!top.has("virtual_machines")) {
+      if (!top.has("virtual_machines")) yaml_.error(top.mark(), "missing required key 'virtual_machines' at the top level: a scenario needs at least one VM");
+      return;
+    }
+    for_each_named(top, "virtual_machines", [&](const std::string& name, const YAML::Node& node) {
+      if (!std::regex_match(name, vm_name) || name == "host") {
+        std::string why = name == "host" ? "'host' names the scenario host in checks" : "a VM name is a hostname: a lowercase letter, then lowercase letters, digits or '-' (at most 31)";
+        yaml_.error(node, "virtual_machines: " + quote(name) + " cannot be used: " + why);
+        vm_names_.insert(name);  // known, so references to it are not reported again
+        return;
+      }
+      vm_names_.insert(name);
+      parse_vm(name, node);
+    });
+    if (vm_names_.empty()) yaml_.error(top.value_mark("virtual_machines"), "virtual_machines: a scenario needs at least one VM");
+    assign_addresses();
+  }
+
+  void parse_vm(const std::string& name, const YAML::Node& node) {
+    std::string what = "virtual_machines." + name;
+    MapReader map(yaml_, node, what, kVmKeys);
+    if (!map.is_map()) return;
+    VirtualMachine vm;
+    vm.name = name;
+    vm.mark = map.mark();
+    parse_vm_platform(map, vm);
+    parse_vm_fixtures(map, vm);
+    parse_vm_resources(map, vm);
+    parse_vm_networks(map, vm);
+    parse_vm_extras(map, vm);
+    scenario_.vms.push_back(std::move(vm));
+  }
+
+  void parse_vm_platform(const MapReader& map, VirtualMachine& vm) {
+    const std::string& what = map.what();
+    if (auto arch = map.string("arch")) {
+      if (*arch == "x86_64") vm.arch = Arch::x86_64;
+      else if (*arch == "aarch64") vm.arch = Arch::aarch64;
+      else yaml_.error(map.value_mark("arch"), what + ".arch: expected x86_64 or aarch64, got " + quote(*arch));
+    }
+    vm.machine = vm.arch == Arch::x86_64 ? "microvm" : "virt";
+    if (auto machine = map.string("machine")) {
+      std::vector<std::string> allowed = vm.arch == Arch::x86_64 ? std::vector<std::string>{"microvm", "q35", "pc"}
+                                                                 : std::vector<std::string>{"virt"};
+      if (std::find(allowed.begin(), allowed.end(), *machine) == allowed.end())
+        yaml_.error(map.value_mark("machine"), what + ".machine: " + quote(*machine) + " is not a machine for " +
+                                                   (vm.arch == Arch::x86_64 ? "x86_64: use microvm, q35 or pc" : "aarch64: use virt") +
+                                                   did_you_mean(*machine, allowed));
+      else vm.machine = *machine;
+    }
+    if (auto boot = map.string("boot")) {
+      if (*boot == "direct") vm.boot = BootMode::direct;
+      else if (*boot == "disk") vm.boot = BootMode::disk;
+      else yaml_.error(map.value_mark("boot"), what + ".boot: expected direct or disk, got " + quote(*boot));
+    }
+    if (vm.boot == BootMode::disk && vm.machine == "microvm")
+      yaml_.error(map.value_mark("boot"), what + ".boot: disk boot needs firmware; microvm has none: set machine: q35");
+  }
+
+  void parse_vm_fixtures(const MapReader& map, VirtualMachine& vm) {
+    if (auto user = map.string("ssh_user")) {
+      static const std::regex user_name("[a-z_][a-z0-9_-]{0,31}");
+      if (!std::regex_match(*user, user_name)) yaml_.error(map.value_mark("ssh_user"), map.what() + ".ssh_user: " + quote(*user) + " is not a user name");
+      else vm.ssh_user = *user;
+    }
+    if (auto kernel = map.string("kernel")) vm.kernel = *kernel;
+    if (auto image = map.string("image")) vm.image = *image;
+    if (vm.boot == BootMode::direct) resolve_kernel(vm.kernel, map.has("kernel") ? map.value_mark("kernel") : map.mark(), map.what());
+    resolve_image(vm.image, map.has("image") ? map.value_mark("image") : map.mark(), map.what());
+  }
+
+  void resolve_kernel(const std::string& name, const SourceMark& mark, const std::string& what) {
+    if (scenario_.kernels.count(name) || own_kernels_.count(name)) return;
+    if (auto recipe = catalog_.kernel(scenario_.dir, name, yaml_.diagnostics())) {
+      scenario_.kernels[name] = *recipe;
+      return;
+    }
+    if (catalog_.has_kernel_file(scenario_.dir, name)) return;  // its file's errors are reported
+    std::vector<std::string> names(own_kernels_.begin(), own_kernels_.end());
+    for (const auto& n : catalog_.kernel_names(scenario_.dir)) names.push_back(n);
+    yaml_.error(mark, what + ".kernel: unknown kernel " + quote(name) +
+                          ": not in this scenario's kernels:, a fixtures/kernels/" + name + ".yml or the built-in kernels" +
+                          did_you_mean(name, names));
+  }
+
+  void resolve_image(const std::string& name, const SourceMark& mark, const std::string& what) {
+    if (scenario_.images.count(name) || own_images_.count(name)) return;
+    if (auto recipe = catalog_.image(scenario_.dir, name, yaml_.diagnostics())) {
+      scenario_.images[name] = *recipe;
+      return;
+    }
+    if (catalog_.has_image_file(scenario_.dir, name)) return;
+    std::vector<std::string> names(own_images_.begin(), own_images_.end());
+    for (const auto& n : catalog_.image_names(scenario_.dir)) names.push_back(n);
+    yaml_.error(mark, what + ".image: unknown image " + quote(name) +
+                          ": not in this scenario's images:, a fixtures/images/" + name + "/image.yml or the built-in images" +
+                          did_you_mean(name, names));
+  }
+
+  void parse_vm_resources(const MapReader& map, VirtualMachine& vm) {
+    if (auto disk = map.size("disk_size")) {
+      if (*disk < (16ull << 20)) yaml_.error(map.value_mark("disk_size"), map.what() + ".disk_size: a disk needs at least 16M");
+      else vm.disk_size = *disk;
+    }
+    if (auto memory = map.string("memory")) {
+      auto mib = parse_memory_mib(*memory);
+      if (!mib) yaml_.error(map.value_mark("memory"), map.what() + ".memory: " + mib.error().message);
+      else if (*mib < 32 || *mib > 65536) yaml_.error(map.value_mark("memory"), map.what() + ".memory: expected 32M to 64G, got " + quote(*memory));
+      else vm.memory_mib = *mib;
+    }
+    if (auto cpus = map.integer("cpus", 1, 64)) vm.cpus = static_cast<int>(*cpus);
+    if (auto cmdline = map.string("cmdline")) {
+      if (cmdline->find_first_of("\n\r") != std::string::npos) yaml_.error(map.value_mark("cmdline"), map.what() + ".cmdline: the kernel command line is one line");
+      else vm.cmdline = *cmdline;
+    }
+    if (auto args = map.string_list("qemu_args")) vm.qemu_args = *args;
+  }
+
+  void parse_vm_networks(const MapReader& map, VirtualMachine& vm) {
+    if (!map.has("networks")) return;
+    YAML::Node list = map.get("networks");
+    if (!list.IsSequence()) {
+      yaml_.error(map.value_mark("networks"), map.what() + ".networks: expected a list of interfaces such as [{bridge: lan, ip_addr: 10.0.10.21}], got " + describe_node(list));
+      return;
+    }
+    if (list.size() > 16) yaml_.error(map.value_mark("networks"), map.what() + ".networks: at most 16 interfaces");
+    for (std::size_t i = 0; i < list.size() && i < 16; ++i) parse_network(map.what() + ".networks[" + std::to_string(i) + "]", list[i], vm);
+  }
+
+  void parse_network(const std::string& what, const YAML::Node& node, VirtualMachine& vm) {
+    MapReader map(yaml_, node, what, kNetworkKeys);
+    if (!map.is_map() || !map.require("bridge")) return;
+    NetworkAttachment net;
+    net.mark = map.mark();
+    auto bridge_name = map.string("bridge");
+    if (!bridge_name) return;
+    const Bridge* bridge = scenario_.find_bridge(*bridge_name);
+    if (!bridge) {
+      std::vector<std::string> names;
+      for (const auto& b : scenario_.bridges) names.push_back(b.name);
+      yaml_.error(map.value_mark("bridge"), what + ".bridge: unknown bridge " + quote(*bridge_name) + did_you_mean(*bridge_name, names));
+      return;
+    }
+    for (const auto& other : vm.networks)
+      if (other.bridge == *bridge_name)
+        yaml_.error(map.value_mark("bridge"), what + ".bridge: VM already has an interface on bridge " + quote(*bridge_name));
+    net.bridge = *bridge_name;
+    if (auto ip = map.string("ip_addr")) net.ip = check_address(*ip, *bridge, map.value_mark("ip_addr"), what);
+    parse_network_model(map, vm, net);
+    vm.networks.push_back(net);
+  }
+
+  std::optional<Ipv4> check_address(const std::string& text, const Bridge& bridge, const SourceMark& mark, const std::string& what) {
+    auto ip = parse_ipv4(text);
+    if (!ip) {
+      std::string hint = text.find('/') != std::string::npos ? " (the prefix length comes from the bridge's subnet; write the address alone)" : "";
+      yaml_.error(mark, what + ".ip_addr: " + ip.error().message + hint);
+      return std::nullopt;
+    }
+    std::string problem;
+    if (!bridge.subnet.contains(*ip)) problem = " is outside bridge " + quote(bridge.name) + "'s subnet " + bridge.subnet.str();
+    else if (*ip == bridge.subnet.network) problem = " is the network address of " + bridge.subnet.str();
+    else if (*ip == bridge.subnet.broadcast()) problem = " is the broadcast address of " + bridge.subnet.str();
+    else if (*ip == bridge.gateway()) problem = " is the gateway of bridge " + quote(bridge.name) + " (the scenario host takes the subnet's first address)";
+    else if (auto owner = used_ips_.find(ip->value); owner != used_ips_.end()) problem = " is already used by " + owner->second;
+    if (!problem.empty()) {
+      yaml_.error(mark, what + ".ip_addr: " + ip->str() + problem);
+      return std::nullopt;
+    }
+    used_ips_[ip->value] = what;
+    return *ip;
+  }
+
+  void parse_network_model(const MapReader& map, const VirtualMachine& vm, NetworkAttachment& net) {
+    const std::vector<std::string> models = {"virtio-net", "e1000", "e1000e", "rtl8139"};
+    if (auto model = map.string("model")) {
+      if (std::find(models.begin(), models.end(), *model) == models.end())
+        yaml_.error(map.value_mark("model"), map.what() + ".model: expected virtio-net, e1000, e1000e or rtl8139, got " + quote(*model) + did_you_mean(*model, models));
+      else if (*model != "virtio-net" && vm.machine == "microvm")
+        yaml_.error(map.value_mark("model"), map.what() + ".model: microvm has no PCI bus, so only virtio-net works; set machine: q35 for " + *model);
+      else net.model = *model;
+    }
+    if (auto mac_text = map.string("mac")) {
+      auto mac = parse_mac(*mac_text);
+      if (!mac) return yaml_.error(map.value_mark("mac"), map.what() + ".mac: " + mac.error().message);
+      if (auto owner = used_macs_.find(mac->str()); owner != used_macs_.end())
+        return yaml_.error(map.value_mark("mac"), map.what() + ".mac: " + mac->str() + " is already used by " + owner->second);
+      used_macs_[mac->str()] = map.what();
+      net.mac = *mac;
+    }
+  }
+
+  void parse_vm_extras(const MapReader& map, VirtualMachine& vm) {
+    if (auto gateway = map.string("gateway")) {
+      auto ip = parse_ipv4(*gateway);
+      bool reachable = false;
+      for (const auto& net : vm.networks)
+        if (const Bridge* b = scenario_.find_bridge(net.bridge); b && ip && b->subnet.contains(*ip)) reachable = true;
+      if (!ip) yaml_.error(map.value_mark("gateway"), map.what() + ".gateway: " + ip.error().message);
+      else if (!reachable) yaml_.error(map.value_mark("gateway"), map.what() + ".gateway: " + ip->str() + " is not on any bridge this VM is attached to");
+      else vm.gateway = *ip;
+    }
+    if (auto firewall = map.string("firewall")) {
+      auto path = resolve_manifest_path(scope_, *firewall, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
+      if (!path) yaml_.error(map.value_mark("firewall"), map.what() + ".firewall: " + path.error().message);
+      else vm.firewall = *path;
+    }
+    if (auto services = map.string_list("services")) {
+      for (const auto& s : *services) {
+        auto pp = parse_port_proto(s);
+        if (!pp || pp->proto == Proto::icmp) yaml_.error(map.value_mark("services"), map.what() + ".services: " + quote(s) + " is not a service: expected tcp/80 or udp/53");
+        else vm.services.push_back(*pp);
+      }
+    }
+  }
+
+  // VMs without ip_addr get the next free address of their bridge, in
+  // manifest order, so a scenario reads the same every run.
+  void assign_addresses() {
+    for (auto& vm : scenario_.vms) {
+      for (auto& net : vm.networks) {
+        if (net.ip) continue;
+        const Bridge* bridge = scenario_.find_bridge(net.bridge);
+        for (std::uint32_t v = bridge->gateway().value + 1; v < bridge->subnet.broadcast().value; ++v) {
+          if (used_ips_.count(v)) continue;
+          net.ip = Ipv4{v};
+          used_ips_[v] = "virtual_machines." + vm.name;
+          break;
+        }
+        if (!net.ip) yaml_.error(net.mark, "virtual_machines." + vm.name + ": bridge " + quote(bridge->name) + "'s subnet " + bridge->subnet.str() + " has no free address left");
+      }
+    }
+  }
+
+  // --- host: --------------------------------------------------------------
+  void parse_host(const MapReader& top) {
+    if (!top.has("host")) return;
+    MapReader host(yaml_, top.get("host"), "host", {"firewall"});
+    if (auto firewall = host.string("firewall")) {
+      auto path = resolve_manifest_path(scope_, *firewall, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
+      if (!path) yaml_.error(host.value_mark("firewall"), "host.firewall: " + path.error().message);
+      else scenario_.host_firewall = *path;
+    }
+  }
+
+  // --- tests: -------------------------------------------------------------
+  void parse_tests(const MapReader& top);
+  void parse_step(const YAML::Node& node, std::size_t index, std::set<std::string>& names);
+  void parse_run(const MapReader& map, TestStep& step);
+  void parse_expect(const MapReader& map, TestStep& step);
+  void parse_reach(const MapReader& map, TestStep& step);
+  void parse_matrix(const MapReader& map, TestStep& step);
+  void parse_transfer(const MapReader& map, TestStep& step, bool push);
+  void parse_link(const MapReader& map, TestStep& step);
+  std::optional<Endpoint> parse_endpoint(const YAML::Node& node, const std::string& what, bool is_source);
+  void check_endpoints(const ReachCheck& check, const YAML::Node& at, const std::string& what);
+  std::optional<Expect> parse_expect_word(const YAML::Node& node, const std::string& what);
+  bool check_vm_reference(const std::string& name, const SourceMark& mark, const std::string& what);
+  std::string default_step_name(const TestStep& step) const;
+
+  void check_rootfs_layers();
+
+  YamlFile yaml_;
+  FixtureCatalog& catalog_;
+  Scenario scenario_;
+  PathScope scope_;
+  std::set<std::string> own_kernels_, own_images_, vm_names_;
+  std::map<std::uint32_t, std::string> used_ips_;
+  std::map<std::string, std::string> used_macs_;
+};
+
+void ScenarioParser::parse_tests(const MapReader& top) {
+  if (!top.has("tests")) return;
+  YAML::Node list = top.get("tests");
+  if (!list.IsSequence()) {
+    yaml_.error(top.value_mark("tests"), "tests: expected a list of steps, got " + describe_node(list));
+    return;
+  }
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < list.size(); ++i) parse_step(list[i], i, names);
+}
+
+void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::set<std::string>& names) {
+  std::string what = "tests[" + std::to_string(index) + "]";
+  MapReader map(yaml_, node, what, kStepKeys);
+  if (!map.is_map()) return;
+  TestStep step;
+  step.mark = map.mark();
+  std::vector<std::string> present;
+  for (const auto& action : kActions)
+    if (map.has(action)) present.push_back(action);
+  if (present.size() != 1) {
+    std::string found = present.empty() ? "none" : present[0] + " and " + present[1];
+    yaml_.error(map.mark(), what + ": a step needs exactly one of run, reach, matrix, push, pull or link; this one has " + found);
+    return;
+  }
+  if (auto timeout = map.duration("timeout")) {
+    if (timeout->count() < 100) yaml_.error(map.value_mark("timeout"), what + ".timeout: a step needs at least 100ms");
+    else step.timeout = *timeout;
+  }
+  if (auto retries = map.integer("retries", 0, 100)) step.retries = static_cast<int>(*retries);
+  const std::string& action = present[0];
+  if (action != "run") {
+    for (const char* key : {"vm", "expect"})
+      if (map.has(key)) yaml_.error(map.key_mark(key), what + "." + key + ": only a run step takes '" + key + "'");
+  }
+  if (action == "run") parse_run(map, step);
+  else if (action == "reach") parse_reach(map, step);
+  else if (action == "matrix") parse_matrix(map, step);
+  else if (action == "push" || action == "pull") parse_transfer(map, step, action == "push");
+  else parse_link(map, step);
+  if (auto name = map.string("name")) step.name = *name;
+  else step.name = default_step_name(step);
+  if (!names.insert(step.name).second)
+    yaml_.error(map.has("name") ? map.value_mark("name") : map.mark(), what + ".name: another step is already named " + quote(step.name) + "; test names must be unique in a scenario");
+  scenario_.tests.push_back(std::move(step));
+}
+
+std::string ScenarioParser::default_step_name(const TestStep& step) const {
+  switch (step.kind) {
+    case StepKind::run: return step.vm + ": " + step.command;
+    case StepKind::reach:
+      if (step.checks.empty()) return "reach";
+      return step.checks[0].from.text + " -> " + step.checks[0].to.text + " " + step.checks[0].target.str() + " " + std::string(to_string(step.checks[0].expect));
+    case StepKind::matrix: return "matrix";
+    case StepKind::push: return "push " + step.src + " to " + step.vm + ":" + step.dst;
+    case StepKind::pull: return "pull " + step.vm + ":" + step.src;
+    case StepKind::link: return "link " + step.vm + " network " + std::to_string(step.network_index) + (step.link_up ? " up" : " down");
+  }
+  return "step";
+}
+
+bool ScenarioParser::check_vm_reference(const std::string& name, const SourceMark& mark, const std::string& what) {
+  if (vm_names_.count(name)) return true;
+  std::vector<std::string> names(vm_names_.begin(), vm_names_.end());
+  yaml_.error(mark, what + ": unknown VM " + quote(name) + did_you_mean(name, names));
+  return false;
+}
+
+void ScenarioParser::parse_run(const MapReader& map, TestStep& step) {
+  step.kind = StepKind::run;
+  if (!map.require("vm")) return;
+  if (auto vm = map.string("vm")) {
+    check_vm_reference(*vm, map.value_mark("vm"), map.what() + ".vm");
+    step.vm = *vm;
+  }
+  if (auto command = map.string("run")) {
+    if (command->empty()) yaml_.error(map.value_mark("run"), map.what() + ".run: the command is empty");
+    step.command = *command;
+  }
+  parse_expect(map, step);
+}
+
+void ScenarioParser::parse_expect(const MapReader& map, TestStep& step) {
+  if (!map.has("expect")) return;
+  MapReader expect(yaml_, map.get("expect"), map.what() + ".expect", {"exit", "stdout", "stdout_matches", "stderr", "stderr_matches"});
+  if (!expect.is_map()) return;
+  if (auto code = expect.integer("exit", 0, 255)) step.expect.exit_code = static_cast<int>(*code);
+  step.expect.stdout_contains = expect.string("stdout");
+  step.expect.stderr_contains = expect.string("stderr");
+  for (const char* key : {"stdout_matches", "stderr_matches"}) {
+    auto pattern = expect.string(key);
+    if (!pattern) continue;
+    try {
+      std::regex compiled(*pattern, std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      yaml_.error(expect.value_mark(key), expect.what() + "." + key + ": invalid regular expression " + quote(*pattern) + ": " + e.what());
+      continue;
+    }
+    (std::string(key) == "stdout_matches" ? step.expect.stdout_matches : step.expect.stderr_matches) = *pattern;
+  }
+}
+
+std::optional<Expect> ScenarioParser::parse_expect_word(const YAML::Node& node, const std::string& what) {
+  auto text = read_string(yaml_, node, what);
+  if (!text) return std::nullopt;
+  if (*text == "allow") return Expect::allow;
+  if (*text == "reject") return Expect::reject;
+  if (*text == "drop") return Expect::drop;
+  if (*text == "deny") return Expect::deny;
+  yaml_.error(node, what + ": expected allow, reject, drop or deny, got " + quote(*text) + did_you_mean(*text, {"allow", "reject", "drop", "deny"}));
+  return std::nullopt;
+}
+
+std::optional<Endpoint> ScenarioParser::parse_endpoint(const YAML::Node& node, const std::string& what, bool is_source) {
+  auto text = read_string(yaml_, node, what);
+  if (!text) return std::nullopt;
+  Endpoint endpoint;
+  endpoint.text = *text;
+  if (*text == "host") {
+    endpoint.kind = Endpoint::Kind::host;
+    return endpoint;
+  }
+  if (auto ip = parse_ipv4(*text)) {
+    if (is_source) {
+      yaml_.error(node, what + ": a probe starts at a VM, vm@bridge or host, not at the address " + *text);
+      return std::nullopt;
+    }
+    endpoint.kind = Endpoint::Kind::address;
+    endpoint.address = *ip;
+    return endpoint;
+  }
+  std::size_t at = text->find('@');
+  endpoint.vm = text->substr(0, at);
+  if (!check_vm_reference(endpoint.vm, yaml_.mark(node), what)) return std::nullopt;
+  const VirtualMachine* vm = scenario_.find_vm(endpoint.vm);
+  if (at != std::string::npos) {
+    endpoint.bridge = text->substr(at + 1);
+    bool attached = false;
+    if (vm)
+      for (const auto& net : vm->networks) attached |= net.bridge == endpoint.bridge;
+    if (vm && !attached) {
+      yaml_.error(node, what + ": VM " + quote(endpoint.vm) + " has no interface on bridge " + quote(endpoint.bridge));
+      return std::nullopt;
+    }
+  } else if (vm && vm->networks.empty()) {
+    yaml_.error(node, what + ": VM " + quote(endpoint.vm) + " has no network on any bridge, so nothing can reach it or be reached from it");
+    return std::nullopt;
+  }
+  return endpoint;
+}
+
+void ScenarioParser::check_endpoints(const ReachCheck& check, const YAML::Node& at, const std::string& what) {
+  if (check.from.kind == Endpoint::Kind::host && check.to.kind == Endpoint::Kind::host)
+    yaml_.error(at, what + ": from and to are both 'host'; a check needs a VM or an address on one end");
+  if (check.from.kind == Endpoint::Kind::host && check.to.kind == Endpoint::Kind::address) {
+    bool on_bridge = false;
+    for (const auto& b : scenario_.bridges) on_bridge |= b.subnet.contains(check.to.address);
+    if (!on_bridge) yaml_.error(at, what + ": " + check.to.text + " is on none of the scenario's bridges, so the host has no route to it");
+  }
+}
+
+void ScenarioParser::parse_reach(const MapReader& step_map, TestStep& step) {
+  step.kind = StepKind::reach;
+  std::string what = step_map.what() + ".reach";
+  MapReader map(yaml_, step_map.get("reach"), what, {"from", "to", "port", "proto", "expect"});
+  if (!map.is_map()) return;
+  bool complete = map.require("from") & map.require("to") & map.require("expect");
+  if (!complete) return;
+  ReachCheck check;
+  check.mark = map.mark();
+  auto from = parse_endpoint(map.get("from"), what + ".from", true);
+  auto to = parse_endpoint(map.get("to"), what + ".to", false);
+  auto expect = parse_expect_word(map.get("expect"), what + ".expect");
+  Proto proto = Proto::tcp;
+  if (auto text = map.string("proto")) {
+    auto parsed = parse_proto(*text);
+    if (!parsed) return yaml_.error(map.value_mark("proto"), what + ".proto: expected tcp, udp or icmp, got " + quote(*text));
+    proto = *parsed;
+  }
+  int port = 0;
+  if (proto == Proto::icmp && map.has("port")) yaml_.error(map.key_mark("port"), what + ".port: icmp has no ports; remove port");
+  if (proto != Proto::icmp) {
+    if (!map.has("port")) return yaml_.error(map.mark(), what + ": a " + std::string(to_string(proto)) + " check needs 'port'");
+    auto value = map.integer("port", 1, 65535);
+    if (!value) return;
+    port = static_cast<int>(*value);
+  }
+  if (!from || !to || !expect) return;
+  check.from = *from;
+  check.to = *to;
+  check.expect = *expect;
+  check.target = PortProto{port, proto};
+  check_endpoints(check, step_map.get("reach"), what);
+  step.checks.push_back(check);
+}
+
+void ScenarioParser::parse_matrix(const MapReader& step_map, TestStep& step) {
+  step.kind = StepKind::matrix;
+  std::string what = step_map.what() + ".matrix";
+  YAML::Node rows = step_map.get("matrix");
+  if (!rows.IsSequence() || rows.size() == 0) {
+    yaml_.error(step_map.value_mark("matrix"), what + ": expected a list of rows [from, to, port/proto, expect], got " + describe_node(rows));
+    return;
+  }
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::string row_what = what + "[" + std::to_string(i) + "]";
+    const YAML::Node& row = rows[i];
+    if (!row.IsSequence() || row.size() != 4) {
+      std::string got = row.IsSequence() ? "this one has " + std::to_string(row.size()) : "got " + describe_node(row);
+      yaml_.error(row, row_what + ": a matrix row is [from, to, port/proto, expect] with 4 items; " + got);
+      continue;
+    }
+    ReachCheck check;
+    check.mark = yaml_.mark(row);
+    auto from = parse_endpoint(row[0], row_what + " from", true);
+    auto to = parse_endpoint(row[1], row_what + " to", false);
+    auto target_text = read_string(yaml_, row[2], row_what + " port/proto");
+    std::optional<PortProto> target;
+    if (target_text) {
+      auto parsed = parse_port_proto(*target_text);
+      if (!parsed) yaml_.error(row[2], row_what + ": " + parsed.error().message);
+      else target = *parsed;
+    }
+    auto expect = parse_expect_word(row[3], row_what + " expect");
+    if (!from || !to || !target || !expect) continue;
+    check.from = *from;
+    check.to = *to;
+    check.target = *target;
+    check.expect = *expect;
+    check_endpoints(check, row, row_what);
+    step.checks.push_back(check);
+  }
+}
+
+void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, bool push) {
+  step.kind = push ? StepKind::push : StepKind::pull;
+  std::string key = push ? "push" : "pull";
+  std::string what = step_map.what() + "." + key;
+  MapReader map(yaml_, step_map.get(key), what, {"vm", "src", "dst"});
+  if (!map.is_map()) return;
+  bool complete = map.require("vm") & map.require("src");
+  if (push) complete = map.require("dst") & complete;
+  if (!complete) return;
+  if (auto vm = map.string("vm")) {
+    check_vm_reference(*vm, map.value_mark("vm"), what + ".vm");
+    step.vm = *vm;
+  }
+  auto src = map.string("src");
+  auto dst = map.string("dst");
+  if (!src) return;
+  step.src = *src;
+  std::string guest_path = push ? dst.value_or("") : *src;
+  std::string guest_key = push ? "dst" : "src";
+  if (!guest_path.starts_with("/"))
+    yaml_.error(map.value_mark(guest_key), what + "." + guest_key + ": the path in the guest must be absolute, e.g. /etc/app.conf");
+  if (push) {
+    step.dst = dst.value_or("");
+    auto local = resolve_manifest_path(scope_, *src, {.allow_absolute = false, .must_exist = true, .want = PathWant::any});
+    if (!local) yaml_.error(map.value_mark("src"), what + ".src: " + local.error().message);
+    else step.local_path = *local;
+    return;
+  }
+  step.dst = dst.value_or("");
+  fs::path relative(step.dst);
+  if (relative.is_absolute() || (!step.dst.empty() && !is_inside(fs::path("artifacts") / relative, "artifacts")))
+    yaml_.error(map.value_mark("dst"), what + ".dst: " + quote(step.dst) + " must stay inside the run's artifacts directory: give a relative path such as logs/");
+  else step.local_path = relative.lexically_normal();
+}
+
+void ScenarioParser::parse_link(const MapReader& step_map, TestStep& step) {
+  step.kind = StepKind::link;
+  std::string what = step_map.what() + ".link";
+  MapReader map(yaml_, step_map.get("link"), what, {"vm", "network", "state"});
+  if (!map.is_map()) return;
+  bool complete = map.require("vm") & map.require("network") & map.require("state");
+  if (!complete) return;
+  auto vm_name = map.string("vm");
+  if (!vm_name || !check_vm_reference(*vm_name, map.value_mark("vm"), what + ".vm")) return;
+  step.vm = *vm_name;
+  if (auto state = map.string("state")) {
+    if (*state == "up" || *state == "down") step.link_up = *state == "up";
+    else yaml_.error(map.value_mark("state"), what + ".state: expected down or up, got " + quote(*state));
+  }
+  const VirtualMachine* vm = scenario_.find_vm(*vm_name);
+  if (!vm) return;
+  auto network = map.string("network");
+  if (!network) return;
+  for (std::size_t i = 0; i < vm->networks.size(); ++i)
+    if (vm->networks[i].bridge == *network) {
+      step.network_index = static_cast<int>(i);
+      return;
+    }
+  auto index = read_integer(yaml_, map.get("network"), what + ".network", 0, 15);
+  if (!index) return;
+  if (*index >= static_cast<std::int64_t>(vm->networks.size()))
+    return yaml_.error(map.value_mark("network"), what + ".network: VM " + quote(*vm_name) + " has " + std::to_string(vm->networks.size()) +
+                                                      " network(s), numbered from 0; there is no network " + std::to_string(*index));
+  step.network_index = static_cast<int>(*index);
+}
+
+// A rootfs/<name>/ directory belongs to an image the scenario defines;
+// one without its image would silently change nothing.
+void ScenarioParser::check_rootfs_layers() {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(scenario_.dir / "rootfs", ec)) {
+    if (!entry.is_directory()) continue;
+    std::string name = entry.path().filename().string();
+    if (own_images_.count(name)) continue;
+    yaml_.error(SourceMark{yaml_.display_name(), 0, 0},
+                "rootfs/" + name + "/ has no image " + quote(name) + " in this scenario's images: define it (e.g. images: {" + name +
+                    ": {distribution: busybox}}) or rename the directory");
+  }
+}
+
+}  // namespace
+
+std::optional<Scenario> parse_scenario_text(std::string_view text, const fs::path& file, FixtureCatalog& catalog,
+                                            Diagnostics& diagnostics) {
+  ScenarioParser parser(file, catalog, diagnostics);
+  YamlFile yaml(display_path(file), diagnostics);
+  auto root = parse_yaml_text(text, yaml);
+  if (!root) return std::nullopt;
+  return parser.parse(*root);
+}
+
+std::optional<Scenario> parse_scenario(const fs::path& file, FixtureCatalog& catalog, Diagnostics& diagnostics) {
+  ScenarioParser parser(file, catalog, diagnostics);
+  YamlFile yaml(display_path(file), diagnostics);
+  auto root = load_yaml_file(file, yaml);
+  if (!root) return std::nullopt;
+  return parser.parse(*root);
+}
+
+}  // namespace meros

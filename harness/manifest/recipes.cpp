@@ -1,0 +1,252 @@
+#include "manifest/recipes.h"
+#include "util/text.h"
+
+#include <algorithm>
+#include <regex>
+
+namespace meros {
+namespace {
+
+
+bool is_url(std::string_view text) { return text.starts_with("https://") || text.starts_with("http://"); }
+
+bool is_sha256(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
+
+std::optional<fs::path> read_path(const RecipeSource& source, const MapReader& map, std::string_view key,
+                                  const PathRules& rules) {
+  auto text = map.string(key);
+  if (!text) return std::nullopt;
+  auto resolved = resolve_manifest_path(source.scope, *text, rules);
+  if (!resolved) {
+    source.file.error(map.value_mark(key), map.what() + "." + std::string(key) + ": " + resolved.error().message);
+    return std::nullopt;
+  }
+  return *resolved;
+}
+
+void read_tarball(const RecipeSource& source, const MapReader& map, KernelRecipe& recipe) {
+  auto tarball = map.string("tarball");
+  if (!tarball) return;
+  if (is_url(*tarball)) {
+    if (!tarball->starts_with("https://"))
+      source.file.error(map.value_mark("tarball"), map.what() + ".tarball: only https:// URLs are accepted");
+    recipe.tarball = *tarball;
+    if (!recipe.sha256)
+      source.file.error(map.key_mark("tarball"), map.what() + ".tarball: a URL needs 'sha256:' with the archive's checksum");
+    return;
+  }
+  if (auto path = read_path(source, map, "tarball", {.allow_absolute = true, .must_exist = true, .want = PathWant::file}))
+    recipe.tarball = path->string();
+}
+
+void read_base(const RecipeSource& source, const MapReader& map, KernelRecipe& recipe) {
+  auto base = map.string("base");
+  if (!base) return;
+  if (*base == "tinyconfig" || *base == "defconfig") {
+    recipe.base = *base;
+    return;
+  }
+  if (base->find('/') == std::string::npos && !base->ends_with(".config") && !base->ends_with("config")) {
+    source.file.error(map.value_mark("base"), map.what() + ".base: expected tinyconfig, defconfig or the path of a full .config, got " +
+                                                  quote(*base) + did_you_mean(*base, {"tinyconfig", "defconfig"}));
+    return;
+  }
+  if (auto path = read_path(source, map, "base", {.allow_absolute = false, .must_exist = true, .want = PathWant::file}))
+    recipe.base = path->string();
+}
+
+void read_fragments(const RecipeSource& source, const MapReader& map, KernelRecipe& recipe) {
+  auto list = map.string_list("fragments");
+  if (!list) return;
+  YAML::Node nodes = map.get("fragments");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    auto resolved = resolve_manifest_path(source.scope, (*list)[i], {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
+    if (resolved) recipe.fragments.push_back(*resolved);
+    else source.file.error(nodes[i], map.what() + ".fragments: " + resolved.error().message);
+  }
+}
+
+bool is_option_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+void read_options(const RecipeSource& source, const MapReader& map, KernelRecipe& recipe) {
+  if (!map.has("options")) return;
+  YAML::Node options = map.get("options");
+  if (options.IsNull()) return;
+  if (!options.IsMap()) {
+    source.file.error(map.value_mark("options"), map.what() + ".options: expected a mapping of kconfig options to values, e.g. {NF_TABLES: y}");
+    return;
+  }
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    auto name = read_string(source.file, it->first, map.what() + ".options key");
+    if (!name) continue;
+    std::string bare = name->starts_with("CONFIG_") ? name->substr(7) : *name;
+    if (!is_option_name(bare)) {
+      source.file.error(it->first, map.what() + ".options: " + quote(*name) + " is not a kconfig option name: use capitals, digits and '_', e.g. NF_TABLES");
+      continue;
+    }
+    auto value = read_string(source.file, it->second, map.what() + ".options." + *name);
+    if (!value) continue;
+    if (value->empty() || *value == "true" || *value == "false" || *value == "yes" || *value == "no") {
+      source.file.error(it->second, map.what() + ".options." + *name + ": expected y, n, m, a number or a string, got " +
+                                        quote(*value) + " (kconfig writes booleans as y and n)");
+      continue;
+    }
+    for (const auto& [existing, _] : recipe.options)
+      if (existing == bare) source.file.error(it->first, map.what() + ".options: " + quote(bare) + " is set twice");
+    recipe.options.emplace_back(bare, *value);
+  }
+}
+
+}  // namespace
+
+bool is_valid_fixture_name(std::string_view name) {
+  static const std::regex pattern("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+  return std::regex_match(name.begin(), name.end(), pattern);
+}
+
+std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, const YAML::Node& node,
+                                                const std::string& name, const std::string& what) {
+  MapReader map(source.file, node, what, {"tarball", "sha256", "base", "fragments", "options", "path", "package"});
+  if (!map.is_map()) return std::nullopt;
+  std::size_t errors_before = source.file.diagnostics().size();
+  KernelRecipe recipe;
+  recipe.name = name;
+  recipe.defined_in = source.defined_in;
+  recipe.mark = map.mark();
+  int kinds = map.has("tarball") + map.has("path") + map.has("package");
+  if (kinds != 1) {
+    source.file.error(map.mark(), what + ": a kernel recipe needs exactly one of 'tarball' (build from source), 'path' (a prebuilt image) or 'package' (a distribution kernel)");
+    return std::nullopt;
+  }
+  if (auto sha = map.string("sha256")) {
+    if (!is_sha256(*sha)) source.file.error(map.value_mark("sha256"), what + ".sha256: expected 64 hexadecimal digits");
+    else {
+      recipe.sha256 = *sha;
+      std::transform(recipe.sha256->begin(), recipe.sha256->end(), recipe.sha256->begin(), ::tolower);
+    }
+  }
+  if (map.has("tarball")) {
+    recipe.kind = KernelKind::build;
+    read_tarball(source, map, recipe);
+    read_base(source, map, recipe);
+    read_fragments(source, map, recipe);
+    read_options(source, map, recipe);
+  } else {
+    for (const char* key : {"base", "fragments", "options"})
+      if (map.has(key)) source.file.error(map.key_mark(key), what + "." + key + ": only a recipe with 'tarball' is configured and built");
+  }
+  if (map.has("path")) {
+    recipe.kind = KernelKind::prebuilt;
+    if (auto path = read_path(source, map, "path", {.allow_absolute = true, .must_exist = true, .want = PathWant::file}))
+      recipe.path = *path;
+  }
+  if (map.has("package")) {
+    recipe.kind = KernelKind::package;
+    static const std::regex package_name("[a-z0-9][a-z0-9+.-]+");
+    auto package = map.string("package");
+    if (package && !std::regex_match(*package, package_name))
+      source.file.error(map.value_mark("package"), what + ".package: " + quote(*package) + " is not a Debian package name");
+    else if (package) recipe.package = *package;
+  }
+  if (source.file.diagnostics().size() != errors_before) return std::nullopt;
+  return recipe;
+}
+
+namespace {
+
+std::optional<ImageKind> parse_distribution(const MapReader& map) {
+  auto text = map.string("distribution");
+  if (!text) return std::nullopt;
+  if (*text == "busybox") return ImageKind::busybox;
+  if (*text == "debian") return ImageKind::debian;
+  if (*text == "tarball") return ImageKind::tarball;
+  map.file().error(map.value_mark("distribution"), map.what() + ".distribution: expected busybox, debian or tarball, got " +
+                                                      quote(*text) + did_you_mean(*text, {"busybox", "debian", "tarball"}));
+  return std::nullopt;
+}
+
+void read_layer_dirs(const RecipeSource& source, const MapReader& map, ImageRecipe& image, const fs::path& layer_dir) {
+  const PathRules dir_rules{.allow_absolute = false, .must_exist = true, .want = PathWant::directory};
+  if (map.has("includes")) image.includes = read_path(source, map, "includes", dir_rules);
+  else if (fs::is_directory(layer_dir / "includes.chroot")) image.includes = layer_dir / "includes.chroot";
+  if (map.has("hooks")) image.hooks = read_path(source, map, "hooks", dir_rules);
+  else if (fs::is_directory(layer_dir / "hooks")) image.hooks = layer_dir / "hooks";
+}
+
+void read_kind_fields(const RecipeSource& source, const MapReader& map, ImageRecipe& image) {
+  static const std::regex word("[a-z0-9][a-z0-9+.-]*");
+  auto only_for = [&](const char* key, const char* kind) {
+    source.file.error(map.key_mark(key), map.what() + "." + key + ": only " + kind + " images take '" + key + "'");
+  };
+  if (map.has("suite")) {
+    if (image.kind != ImageKind::debian) only_for("suite", "debian");
+    else if (auto suite = map.string("suite")) {
+      if (!std::regex_match(*suite, word)) source.file.error(map.value_mark("suite"), map.what() + ".suite: " + quote(*suite) + " is not a suite name such as bookworm");
+      else image.suite = *suite;
+    }
+  }
+  if (map.has("packages")) {
+    if (image.kind != ImageKind::debian) only_for("packages", "debian");
+    else if (auto packages = map.string_list("packages")) {
+      for (const auto& p : *packages)
+        if (!std::regex_match(p, word)) source.file.error(map.value_mark("packages"), map.what() + ".packages: " + quote(p) + " is not a package name");
+      image.packages = *packages;
+    }
+  }
+  if (map.has("archive")) {
+    if (image.kind != ImageKind::tarball) only_for("archive", "tarball");
+    else if (auto path = read_path(source, map, "archive", {.allow_absolute = true, .must_exist = true, .want = PathWant::file}))
+      image.archive = *path;
+  } else if (image.kind == ImageKind::tarball) {
+    source.file.error(map.mark(), map.what() + ": a tarball image needs 'archive:', the root filesystem archive to start from");
+  }
+}
+
+}  // namespace
+
+std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const YAML::Node& node,
+                                              const std::string& name, const std::string& what,
+                                              const fs::path& default_layer_dir) {
+  MapReader map(source.file, node, what,
+                {"distribution", "suite", "packages", "size", "includes", "hooks", "archive", "use", "root"});
+  if (!map.is_map()) return std::nullopt;
+  std::size_t errors_before = source.file.diagnostics().size();
+  ImageRecipe image;
+  image.name = name;
+  image.defined_in = source.defined_in;
+  image.mark = map.mark();
+  if (map.has("use") && map.has("distribution")) {
+    source.file.error(map.key_mark("use"), what + ": 'use' patches an existing qcow2 and takes no 'distribution'");
+  } else if (map.has("use")) {
+    image.kind = ImageKind::use;
+    if (auto path = read_path(source, map, "use", {.allow_absolute = true, .must_exist = true, .want = PathWant::file}))
+      image.use = *path;
+  } else if (map.has("distribution")) {
+    auto kind = parse_distribution(map);
+    if (!kind) return std::nullopt;
+    image.kind = *kind;
+  }
+  read_kind_fields(source, map, image);
+  if (auto size = map.size("size")) {
+    if (*size < (8ull << 20)) source.file.error(map.value_mark("size"), what + ".size: an image needs at least 8M");
+    else image.size = *size;
+  }
+  if (auto root = map.string("root")) {
+    static const std::regex device("/dev/[a-z0-9/]+");
+    if (!std::regex_match(*root, device)) source.file.error(map.value_mark("root"), what + ".root: expected a device such as /dev/vda or /dev/vda1");
+    else image.root = *root;
+  }
+  read_layer_dirs(source, map, image, default_layer_dir);
+  if (source.file.diagnostics().size() != errors_before) return std::nullopt;
+  return image;
+}
+
+}  // namespace meros
