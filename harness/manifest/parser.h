@@ -3,7 +3,10 @@
 // there were none.
 #pragma once
 
+#include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "manifest/catalog.h"
 #include "manifest/diagnostics.h"
@@ -13,6 +16,15 @@ namespace meros {
 
 // The management links use this range; scenario subnets may not overlap it.
 inline constexpr const char* kManagementRange = "100.127.0.0/16";
+
+// The keys each section of a manifest accepts, keyed by section: "top",
+// "kernels.<name>", "images.<name>", "bridges.<name>",
+// "virtual_machines.<name>", "networks[]", "host", "tests[]", "expect",
+// "reach", "push", "pull", "link". The parser checks keys against this
+// table; docs/manifest.md documents every one of them.
+const std::map<std::string, std::vector<std::string>>& manifest_key_table();
+// One section of that table; a FatalError for a section that does not exist.
+const std::vector<std::string>& manifest_keys(const std::string& section);
 
 // Parses the scenario at file (a scenario.yml or another .yml file).
 // Kernel and image names are resolved through catalog.

@@ -217,30 +217,44 @@ Result<PortProto> parse_port_proto(std::string_view text) {
   const std::string hint = ": expected port/proto such as 80/tcp or 53/udp, or icmp";
   if (text == "icmp") return PortProto{0, Proto::icmp};
   std::size_t slash = text.find('/');
-  if (slash == std::string_view::npos) return make_error("invalid port/proto " + quote(text) + hint);
+  if (slash == std::string_view::npos) {
+    if (parse_proto(text)) return make_error(quote(text) + " has no port: write e.g. 80/" + std::string(text));
+    if (parse_port(text)) return make_error(quote(text) + " has no protocol: write " + std::string(text) + "/tcp or " + std::string(text) + "/udp");
+    return make_error("invalid port/proto " + quote(text) + hint);
+  }
   std::string_view left = text.substr(0, slash), right = text.substr(slash + 1);
   if (parse_proto(left)) std::swap(left, right);
   auto proto = parse_proto(right);
-  if (!proto) return make_error("invalid port/proto " + quote(text) + hint);
+  if (!proto) {
+    // Name the part that is not a protocol: the one that is not a number.
+    std::string_view word = parse_port(right) ? left : right;
+    if (!word.empty() && word.find_first_not_of("0123456789") != std::string_view::npos)
+      return make_error("unknown protocol " + quote(word) + " in " + quote(text) + ": expected tcp, udp or icmp");
+    return make_error("invalid port/proto " + quote(text) + hint);
+  }
   if (*proto == Proto::icmp) return make_error("icmp takes no port in " + quote(text) + ": write icmp");
   auto port = parse_port(left);
-  if (!port) return make_error("invalid port/proto " + quote(text) + hint);
+  if (!port) return make_error("invalid port " + quote(left) + " in " + quote(text) + ": expected a number from 1 to 65535");
   return PortProto{*port, *proto};
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  // Optimal string alignment: insertions, deletions, substitutions and
+  // swaps of two neighbours ("wbe" -> "web") each cost one.
+  std::vector<std::size_t> before(b.size() + 1), previous(b.size() + 1), current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
+    current[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        current[j] = std::min(current[j], before[j - 2] + 1);
     }
+    std::swap(before, previous);
+    std::swap(previous, current);
   }
-  return row[b.size()];
+  return previous[b.size()];
 }
 
 }  // namespace meros

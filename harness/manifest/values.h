@@ -72,7 +72,8 @@ struct PortProto {
 Result<PortProto> parse_port_proto(std::string_view text);
 Result<int> parse_port(std::string_view text);
 
-// Levenshtein distance, for "did you mean" suggestions.
+// Edit distance counting insertions, deletions, substitutions and swaps of
+// neighbouring characters as one edit each, for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 }  // namespace meros

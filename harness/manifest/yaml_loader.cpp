@@ -1,131 +1,332 @@
 #include "manifest/yaml_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <vector>
 
 namespace meros {
 namespace {
 
-std::size_t leading_spaces(std::string_view line) {
-  std::size_t n = 0;
-  while (n < line.size() && line[n] == ' ') ++n;
-  return n;
-}
-
-// A line that opens a block scalar ("run: |", "- >-") makes the lines
-// indented below it plain text, not structure.
-bool opens_block_scalar(std::string_view line) {
-  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
-  std::size_t i = line.size();
-  while (i > 0 && (line[i - 1] == '-' || line[i - 1] == '+' || (line[i - 1] >= '1' && line[i - 1] <= '9'))) --i;
-  if (i == 0 || (line[i - 1] != '|' && line[i - 1] != '>')) return false;
-  return i == 1 || line[i - 2] == ' ';
-}
-
-struct LineScan {
-  int markers = 0;     // "- " and "? " openers at the start of the line
-  int peak_flow = 0;   // deepest [ { reached on the line
-  int peak_column = 0;
+// A place in the raw text, 1-based.
+struct TextPos {
+  int line = 0;
+  int column = 0;
 };
 
-LineScan scan_line(std::string_view line, std::size_t indent, int& flow_depth) {
-  LineScan scan;
-  std::size_t i = indent;
-  while (i < line.size() && (line[i] == '-' || line[i] == '?') &&
-         (i + 1 == line.size() || line[i + 1] == ' ')) {
-    ++scan.markers;
-    i += 2;
-    while (i < line.size() && line[i] == ' ') ++i;
+// What a look at the raw text finds before yaml-cpp sees it: yaml-cpp's
+// parser recurses, accepts a quoted string left open at the end of the
+// file, and says little about where a bracket was opened.
+struct TextScan {
+  std::optional<TextPos> too_deep;            // where nesting first exceeds the limit
+  std::optional<TextPos> unclosed_quote;      // a quoted string still open at the end
+  std::vector<std::pair<char, TextPos>> open_flows;  // '[' and '{' not closed where the scan stopped
+  std::optional<TextPos> first_indent_tab;    // the first tab in a line's indentation
+};
+
+bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+// True when line[i] starts a node, so that a quote there opens a quoted
+// scalar and a bracket a flow collection, rather than being characters of
+// a plain scalar ("don't", "echo [x"): it must follow the start of the line,
+// a flow indicator, a "key: ", "- " or "? " indicator, possibly with an
+// anchor or tag in between.
+bool starts_node(std::string_view line, std::size_t i, bool in_flow) {
+  std::size_t j = i;
+  while (true) {
+    std::size_t k = j;
+    while (k > 0 && is_blank(line[k - 1])) --k;
+    bool spaced = k < j;
+    if (k == 0) return true;
+    char before = line[k - 1];
+    if (before == '[' || before == '{' || before == ',') return true;
+    if (before == ':') return spaced || in_flow;
+    if (before == '-' || before == '?') return spaced && (k == 1 || is_blank(line[k - 2]));
+    // An anchor or tag token: look past it.
+    std::size_t start = k;
+    while (start > 0 && !is_blank(line[start - 1])) --start;
+    if (!spaced || (line[start] != '&' && line[start] != '!')) return false;
+    j = start;
   }
+}
+
+// A line ending in a block scalar header ("run: |", "- >-") makes the
+// lines indented below it text, not structure.
+bool opens_block_scalar(std::string_view content) {
+  while (!content.empty() && is_blank(content.back())) content.remove_suffix(1);
+  std::size_t i = content.size();
+  while (i > 0 && (content[i - 1] == '-' || content[i - 1] == '+' || (content[i - 1] >= '1' && content[i - 1] <= '9'))) --i;
+  if (i == 0 || (content[i - 1] != '|' && content[i - 1] != '>')) return false;
+  return i == 1 || is_blank(content[i - 2]);
+}
+
+// Scans text up to byte offset stop. Nesting is estimated conservatively:
+// one level per indentation step, per "- "/"? " opener and per open
+// bracket.
+TextScan scan_text(std::string_view text, int max_depth, std::size_t stop = std::string_view::npos) {
+  TextScan scan;
+  std::vector<std::size_t> indents{0};
+  std::optional<std::size_t> block_scalar_indent;
   char quote = 0;
-  scan.peak_flow = flow_depth;
-  for (; i < line.size(); ++i) {
-    char c = line[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-      continue;
-    }
-    if (c == '\'' || c == '"') quote = c;
-    else if (c == '#' && (i == 0 || line[i - 1] == ' ')) break;
-    else if (c == '[' || c == '{') {
-      if (++flow_depth > scan.peak_flow) {
-        scan.peak_flow = flow_depth;
-        scan.peak_column = static_cast<int>(i) + 1;
+  TextPos quote_pos;
+  std::size_t line_start = 0;
+  for (int line_number = 1; line_start <= text.size() && line_start < stop; ++line_number) {
+    std::size_t line_end = text.find('\n', line_start);
+    if (line_end == std::string_view::npos) line_end = text.size();
+    std::string_view line = text.substr(line_start, std::min(line_end, stop) - line_start);
+    std::size_t next_start = line_end + 1;
+    auto pos = [&](std::size_t i) { return TextPos{line_number, static_cast<int>(i) + 1}; };
+
+    std::size_t i = 0;
+    int markers = 0;
+    if (!quote) {
+      std::size_t indent = 0;
+      while (indent < line.size() && line[indent] == ' ') ++indent;
+      std::size_t content = indent;
+      while (content < line.size() && is_blank(line[content])) ++content;
+      bool blank = content == line.size() || line[content] == '#';
+      if (blank) {
+        line_start = next_start;
+        continue;
       }
-    } else if ((c == ']' || c == '}') && flow_depth > 0) --flow_depth;
+      if (block_scalar_indent && indent > *block_scalar_indent) {
+        line_start = next_start;
+        continue;
+      }
+      block_scalar_indent.reset();
+      if (!scan.first_indent_tab && content > indent && line.substr(indent, content - indent).find('\t') != std::string_view::npos)
+        scan.first_indent_tab = pos(line.find('\t', indent));
+      if (scan.open_flows.empty()) {
+        while (indents.size() > 1 && indents.back() > indent) indents.pop_back();
+        if (indents.back() < indent) indents.push_back(indent);
+      }
+      i = content;
+      while (i < line.size() && (line[i] == '-' || line[i] == '?') && (i + 1 == line.size() || is_blank(line[i + 1]))) {
+        ++markers;
+        ++i;
+        while (i < line.size() && is_blank(line[i])) ++i;
+      }
+    }
+    int peak_flow = static_cast<int>(scan.open_flows.size());
+    TextPos peak_pos = pos(i);
+    std::size_t content_end = line.size();
+    for (; i < line.size(); ++i) {
+      char c = line[i];
+      if (quote == '\'') {
+        if (c == '\'') {
+          if (i + 1 < line.size() && line[i + 1] == '\'') ++i;
+          else quote = 0;
+        }
+        continue;
+      }
+      if (quote == '"') {
+        if (c == '\\') ++i;
+        else if (c == '"') quote = 0;
+        continue;
+      }
+      if (c == '#' && (i == 0 || is_blank(line[i - 1]))) {
+        content_end = i;
+        break;
+      }
+      bool in_flow = !scan.open_flows.empty();
+      if ((c == '\'' || c == '"') && starts_node(line, i, in_flow)) {
+        quote = c;
+        quote_pos = pos(i);
+      } else if ((c == '[' || c == '{') && (in_flow || starts_node(line, i, false))) {
+        scan.open_flows.emplace_back(c, pos(i));
+        if (static_cast<int>(scan.open_flows.size()) > peak_flow) {
+          peak_flow = static_cast<int>(scan.open_flows.size());
+          peak_pos = pos(i);
+        }
+      } else if ((c == ']' || c == '}') && !scan.open_flows.empty()) {
+        scan.open_flows.pop_back();
+      }
+    }
+    int depth = static_cast<int>(indents.size()) + markers + peak_flow;
+    if (depth > max_depth && !scan.too_deep) scan.too_deep = peak_pos;
+    if (!quote && opens_block_scalar(line.substr(0, content_end))) {
+      std::size_t indent = 0;
+      while (indent < line.size() && line[indent] == ' ') ++indent;
+      block_scalar_indent = indent;
+    }
+    line_start = next_start;
   }
-  if (scan.peak_column == 0) scan.peak_column = static_cast<int>(indent) + 1;
+  if (quote && stop >= text.size()) scan.unclosed_quote = quote_pos;
   return scan;
+}
+
+// Thrown by the event handler to stop reading as soon as a limit is hit.
+struct StopReading {
+  YAML::Mark mark;
+  std::string message;
+};
+
+// Walks the parser's events before any node is built: counts documents,
+// refuses an alias of a node that contains it (a cycle), and adds up the
+// size the document has with every alias expanded, so a "billion laughs"
+// file is refused before anything walks it.
+class ExpansionCounter : public YAML::EventHandler {
+ public:
+  int documents = 0;
+  YAML::Mark second_document;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents == 2) second_document = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, 1); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = sizes_.find(anchor);
+    if (it == sizes_.end())
+      throw StopReading{mark, "this alias refers to a node that contains it; a manifest cannot be circular"};
+    add(mark, it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string& value) override {
+    leaf(mark, anchor, 1 + value.size());
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Open {
+    YAML::anchor_t anchor;
+    std::size_t total_before;
+  };
+
+  void add(const YAML::Mark& mark, std::size_t size) {
+    total_ += size;
+    if (total_ > kMaxExpandedSize)
+      throw StopReading{mark, "aliases expand this manifest to more than " + std::to_string(kMaxExpandedSize >> 20) +
+                                  " MiB (an alias bomb?); refusing to read it"};
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor, std::size_t size) {
+    add(mark, size);
+    if (anchor) sizes_[anchor] = size;
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1);
+    open_.push_back({anchor, total_ - 1});
+  }
+  void close() {
+    if (open_.empty()) return;
+    Open node = open_.back();
+    open_.pop_back();
+    if (node.anchor) sizes_[node.anchor] = total_ - node.total_before;
+  }
+
+  std::size_t total_ = 0;
+  std::vector<Open> open_;
+  std::map<YAML::anchor_t, std::size_t> sizes_;
+};
+
+std::string close_of(char open) { return open == '[' ? "]" : "}"; }
+
+// A syntax error in words a user can act on, placed where the fix goes.
+void report_syntax_error(std::string_view text, const YAML::ParserException& e, const YamlFile& file) {
+  SourceMark at = file.mark(e.mark);
+  TextScan upto = scan_text(text, kMaxNestingDepth, e.mark.pos >= 0 ? static_cast<std::size_t>(e.mark.pos) : text.size());
+  if (upto.first_indent_tab && (upto.first_indent_tab->line <= at.line || at.line == 0)) {
+    file.error(SourceMark{file.display_name(), upto.first_indent_tab->line, upto.first_indent_tab->column},
+               "YAML syntax error: a tab in the indentation; YAML indents with spaces only");
+    return;
+  }
+  bool sequence = e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW, mapping = e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW;
+  if (sequence || mapping) {
+    char wanted = sequence ? '[' : '{';
+    for (auto it = upto.open_flows.rbegin(); it != upto.open_flows.rend(); ++it) {
+      if (it->first != wanted) continue;
+      file.error(SourceMark{file.display_name(), it->second.line, it->second.column},
+                 std::string("YAML syntax error: this '") + wanted + "' is never closed with '" + close_of(wanted) + "'");
+      return;
+    }
+  }
+  std::string message = "YAML syntax error: " + e.msg;
+  if (e.msg == YAML::ErrorMsg::MAP_VALUE)
+    message += " (a ':' where no key can start: check this line's indentation against the lines above, or quote a value that contains ': ')";
+  else if (e.msg == YAML::ErrorMsg::END_OF_MAP || e.msg == YAML::ErrorMsg::END_OF_SEQ)
+    message += " (this line's indentation matches none of the enclosing keys or list items)";
+  else if (e.msg == YAML::ErrorMsg::FLOW_END)
+    message += " (a closing bracket without its opening one)";
+  file.error(at, message);
 }
 
 }  // namespace
 
 std::optional<std::pair<int, int>> find_excessive_nesting(std::string_view text, int max_depth) {
-  std::vector<std::size_t> indents{0};
-  int flow_depth = 0;
-  std::optional<std::size_t> block_scalar_indent;
-  int line_number = 0;
-  std::istringstream in{std::string(text)};
-  for (std::string line; std::getline(in, line);) {
-    ++line_number;
-    std::size_t indent = leading_spaces(line);
-    bool blank = indent == line.size() || line[indent] == '#' || line[indent] == '\r';
-    if (blank) continue;
-    if (block_scalar_indent && indent > *block_scalar_indent) continue;
-    block_scalar_indent.reset();
-    if (flow_depth == 0) {
-      while (indents.size() > 1 && indents.back() > indent) indents.pop_back();
-      if (indents.back() < indent) indents.push_back(indent);
-    }
-    LineScan scan = scan_line(line, indent, flow_depth);
-    int depth = static_cast<int>(indents.size()) + scan.markers + scan.peak_flow;
-    if (depth > max_depth) return std::make_pair(line_number, scan.peak_column);
-    if (opens_block_scalar(line)) block_scalar_indent = indent;
-  }
-  return std::nullopt;
+  TextScan scan = scan_text(text, max_depth);
+  if (!scan.too_deep) return std::nullopt;
+  return std::make_pair(scan.too_deep->line, scan.too_deep->column);
 }
 
 std::optional<YAML::Node> parse_yaml_text(std::string_view text, const YamlFile& file) {
-  if (auto deep = find_excessive_nesting(text, kMaxNestingDepth)) {
-    file.error(SourceMark{file.display_name(), deep->first, deep->second},
+  const SourceMark file_start{file.display_name(), 1, 1};
+  if (text.size() > kMaxManifestBytes) {
+    file.error(file_start, "the file is " + std::to_string(text.size()) + " bytes; a manifest may be at most 1 MiB");
+    return std::nullopt;
+  }
+  TextScan scan = scan_text(text, kMaxNestingDepth);
+  if (scan.too_deep) {
+    file.error(SourceMark{file.display_name(), scan.too_deep->line, scan.too_deep->column},
                "YAML nested deeper than " + std::to_string(kMaxNestingDepth) +
                    " levels: a manifest needs only a few; refusing to parse it");
     return std::nullopt;
   }
+  if (scan.unclosed_quote) {
+    file.error(SourceMark{file.display_name(), scan.unclosed_quote->line, scan.unclosed_quote->column},
+               "YAML syntax error: this quoted string is never closed");
+    return std::nullopt;
+  }
+  std::string content(text);
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.size() > 1) {
-      file.error(documents[1], "a manifest holds exactly one YAML document; remove the second '---' document");
+    ExpansionCounter counter;
+    std::istringstream in(content);
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(counter)) {
+    }
+    if (counter.documents > 1) {
+      file.error(file.mark(counter.second_document),
+                 "a manifest holds exactly one YAML document; remove the second '---' document");
       return std::nullopt;
     }
-    if (documents.empty()) return YAML::Node(YAML::NodeType::Null);
-    return documents.front();
+    if (counter.documents == 0) return YAML::Node(YAML::NodeType::Null);
+    return YAML::Load(content);
+  } catch (const StopReading& stop) {
+    file.error(file.mark(stop.mark), stop.message);
+  } catch (const YAML::ParserException& e) {
+    report_syntax_error(text, e, file);
   } catch (const YAML::Exception& e) {
     file.error(file.mark(e.mark), "YAML syntax error: " + e.msg);
   } catch (const std::exception& e) {
-    file.error(SourceMark{file.display_name(), 0, 0}, std::string("YAML could not be read: ") + e.what());
+    file.error(file_start, std::string("YAML could not be read: ") + e.what());
   }
   return std::nullopt;
 }
 
 std::optional<YAML::Node> load_yaml_file(const std::filesystem::path& path, const YamlFile& file) {
+  const SourceMark file_start{file.display_name(), 1, 1};
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (ec) {
-    file.error(SourceMark{file.display_name(), 0, 0}, "cannot read the file: " + ec.message());
+    file.error(file_start, "cannot read the file: " + ec.message());
     return std::nullopt;
   }
   if (size > kMaxManifestBytes) {
-    file.error(SourceMark{file.display_name(), 0, 0},
-               "the file is " + std::to_string(size) + " bytes; a manifest may be at most 1 MiB");
+    file.error(file_start, "the file is " + std::to_string(size) + " bytes; a manifest may be at most 1 MiB");
     return std::nullopt;
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream content;
   content << in.rdbuf();
   if (!in && !in.eof()) {
-    file.error(SourceMark{file.display_name(), 0, 0}, "cannot read the file");
+    file.error(file_start, "cannot read the file");
     return std::nullopt;
   }
   return parse_yaml_text(content.str(), file);

@@ -1,6 +1,8 @@
 // Loads one YAML manifest safely: a size cap, a nesting-depth check made on
-// the raw text before yaml-cpp (whose parser recurses) sees it, exactly one
-// document, and syntax errors turned into file:line:col diagnostics.
+// the raw text before yaml-cpp (whose parser recurses) sees it, a cap on
+// the size aliases expand to and no circular aliases, exactly one document,
+// and syntax errors turned into file:line:col diagnostics that point where
+// the fix goes (the unclosed bracket or quote, the tab).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -15,6 +17,9 @@ namespace meros {
 
 inline constexpr std::size_t kMaxManifestBytes = 1 << 20;
 inline constexpr int kMaxNestingDepth = 64;
+// The size of a document with every alias expanded (scalar bytes plus one
+// per node): a bound on what readers of the node tree can be made to walk.
+inline constexpr std::size_t kMaxExpandedSize = 8 << 20;
 
 // Where the nesting of a YAML text first exceeds max_depth (1-based line
 // and column), estimated conservatively; nullopt when it never does.

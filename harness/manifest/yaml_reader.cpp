@@ -30,11 +30,23 @@ std::string describe_node(const YAML::Node& node) {
 }
 
 std::optional<std::string> suggest(std::string_view word, const std::vector<std::string>& candidates) {
+  // Words people write for a key of another name, which no spelling
+  // distance would connect.
+  static const std::vector<std::pair<std::string_view, std::string_view>> synonyms = {
+      {"retry", "retries"},      {"distro", "distribution"}, {"source", "src"},       {"destination", "dst"},
+      {"dest", "dst"},           {"target", "dst"},          {"ip", "ip_addr"},       {"address", "ip_addr"},
+      {"ip_address", "ip_addr"}, {"mem", "memory"},          {"ram", "memory"},       {"vcpus", "cpus"},
+      {"interfaces", "networks"}, {"nics", "networks"},      {"command", "run"},      {"cmd", "run"},
+      {"policy", "policy_type"}, {"vms", "virtual_machines"}, {"machines", "virtual_machines"},
+      {"steps", "tests"},        {"exit_code", "exit"},      {"user", "ssh_user"},    {"disk", "disk_size"},
+      {"url", "tarball"},        {"checksum", "sha256"},     {"protocol", "proto"},   {"ports", "allowed_ports"}};
+  for (const auto& [from, to] : synonyms)
+    if (word == from && std::find(candidates.begin(), candidates.end(), to) != candidates.end()) return std::string(to);
   std::optional<std::string> best;
   std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
   for (const auto& candidate : candidates) {
     std::size_t d = edit_distance(word, candidate);
-    if (d < best_distance) {
+    if (d < best_distance && d < std::max(word.size(), candidate.size())) {
       best_distance = d;
       best = candidate;
     }
@@ -67,8 +79,9 @@ MapReader::MapReader(const YamlFile& file, const YAML::Node& node, std::string w
     }
     const std::string& name = key.Scalar();
     if (const auto* earlier = find(name)) {
-      file.error(key, "duplicate key " + quote(name) + " in " + what_ + " (first given at line " +
-                          std::to_string(file.mark(earlier->first).line) + ")");
+      std::string where = what_.empty() ? "at the top level" : "in " + what_;
+      file.error(key, "duplicate key " + quote(name) + " " + where + " (first given at line " +
+                          std::to_string(file.mark(earlier->first).line) + "); each key may appear once");
       continue;
     }
     if (std::find(known_keys.begin(), known_keys.end(), name) == known_keys.end()) {
@@ -184,9 +197,12 @@ std::optional<bool> MapReader::boolean(std::string_view key) const {
 }
 
 std::optional<Duration> MapReader::duration(std::string_view key) const {
-  auto text = string(key);
-  if (!text) return std::nullopt;
-  auto parsed = parse_duration(*text);
+  if (!has(key)) return std::nullopt;
+  if (!is_scalar(get(key))) {
+    file_.error(value_mark(key), field(key) + ": expected a duration such as 500ms, 30s or 10m, got " + describe_node(get(key)));
+    return std::nullopt;
+  }
+  auto parsed = parse_duration(get(key).Scalar());
   if (!parsed) {
     file_.error(value_mark(key), field(key) + ": " + parsed.error().message);
     return std::nullopt;
@@ -195,9 +211,12 @@ std::optional<Duration> MapReader::duration(std::string_view key) const {
 }
 
 std::optional<std::uint64_t> MapReader::size(std::string_view key) const {
-  auto text = string(key);
-  if (!text) return std::nullopt;
-  auto parsed = parse_size(*text);
+  if (!has(key)) return std::nullopt;
+  if (!is_scalar(get(key))) {
+    file_.error(value_mark(key), field(key) + ": expected a size such as 512M or 2G, got " + describe_node(get(key)));
+    return std::nullopt;
+  }
+  auto parsed = parse_size(get(key).Scalar());
   if (!parsed) {
     file_.error(value_mark(key), field(key) + ": " + parsed.error().message);
     return std::nullopt;
@@ -205,22 +224,29 @@ std::optional<std::uint64_t> MapReader::size(std::string_view key) const {
   return *parsed;
 }
 
-std::optional<std::vector<std::string>> MapReader::string_list(std::string_view key) const {
+std::optional<std::vector<MapReader::Item>> MapReader::string_items(std::string_view key) const {
   if (!has(key)) return std::nullopt;
   YAML::Node value = get(key);
-  if (value.IsNull()) return std::vector<std::string>{};
   if (!value.IsSequence()) {
     file_.error(value_mark(key), field(key) + ": expected a list of strings, got " + describe_node(value));
     return std::nullopt;
   }
-  std::vector<std::string> out;
+  std::vector<Item> out;
   bool ok = true;
   for (const auto& item : value) {
     auto text = read_string(file_, item, field(key) + " item");
-    if (text) out.push_back(*text);
+    if (text) out.push_back(Item{*text, file_.mark(item)});
     else ok = false;
   }
   if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<std::vector<std::string>> MapReader::string_list(std::string_view key) const {
+  auto items = string_items(key);
+  if (!items) return std::nullopt;
+  std::vector<std::string> out;
+  for (auto& item : *items) out.push_back(std::move(item.text));
   return out;
 }
 

@@ -66,6 +66,12 @@ class MapReader {
   std::optional<Duration> duration(std::string_view key) const;
   std::optional<std::uint64_t> size(std::string_view key) const;
   std::optional<std::vector<std::string>> string_list(std::string_view key) const;
+  // The same with where each item was written, for errors about one item.
+  struct Item {
+    std::string text;
+    SourceMark mark;
+  };
+  std::optional<std::vector<Item>> string_items(std::string_view key) const;
   // Reports that key is required when it is missing.
   bool require(std::string_view key) const;
 
