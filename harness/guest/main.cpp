@@ -95,7 +95,8 @@ Result<ProbeRequest> parse_probe_args(const Args& args) {
   ProbeRequest request;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view value;
-    if (args[i] == "--timeout" && i + 1 < args.size()) value = args[++i];
+    if (args[i] == "--timeout" && i + 1 == args.size()) return make_error("--timeout needs a value");
+    if (args[i] == "--timeout") value = args[++i];
     else if (args[i].starts_with("--timeout=")) value = args[i].substr(10);
     else if (args[i].starts_with("-")) return make_error("unknown option '" + std::string(args[i]) + "'");
     else { positional.push_back(args[i]); continue; }

@@ -12,16 +12,50 @@ namespace meros {
 namespace {
 
 
-const std::vector<std::string> kTopKeys = {"name", "description", "tags", "timeout", "probe_timeout", "kernels",
-                                           "images", "bridges", "virtual_machines", "host", "tests"};
-const std::vector<std::string> kBridgeKeys = {"subnet", "policy_type", "allowed_ports", "allowed_ips", "allow_icmp"};
-const std::vector<std::string> kVmKeys = {"arch", "machine", "boot", "ssh_user", "kernel", "image", "disk_size",
-                                          "memory", "cpus", "cmdline", "qemu_args", "networks", "gateway",
-                                          "firewall", "services"};
-const std::vector<std::string> kNetworkKeys = {"bridge", "ip_addr", "model", "mac"};
-const std::vector<std::string> kStepKeys = {"name", "vm", "run", "expect", "timeout", "retries",
-                                            "reach", "matrix", "push", "pull", "link"};
 const std::vector<std::string> kActions = {"run", "reach", "matrix", "push", "pull", "link"};
+
+// More than one host runs comfortably; the limits keep every check linear
+// in practice and say so clearly instead of failing late.
+constexpr std::size_t kMaxBridges = 256;
+constexpr std::size_t kMaxVms = 256;
+
+// "a", "a and b", "a, b and c".
+std::string join_and(const std::vector<std::string>& words) {
+  std::string out;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i) out += i + 1 == words.size() ? " and " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
+// A problem that keeps a regular expression from compiling in reasonable
+// time and stack, or nothing: std::regex compiles and matches recursively.
+std::optional<std::string> regex_problem(const std::string& pattern) {
+  if (pattern.size() > 1000) return "it is longer than 1000 characters";
+  int depth = 0;
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      continue;
+    }
+    if (c == '[') in_class = true;
+    else if (c == '(' && ++depth > 20) return "its groups nest deeper than 20 levels";
+    else if (c == ')' && --depth < 0) return "a ')' closes no group";
+    else if ((c == '*' || c == '+' || c == '?') &&
+             (i == 0 || pattern[i - 1] == '(' || pattern[i - 1] == '|') && !(c == '?' && i > 0 && pattern[i - 1] == '('))
+      return std::string("'") + c + "' repeats nothing: escape it as \\" + c + " to match it literally";
+  }
+  if (in_class) return "a '[' is never closed";
+  if (depth > 0) return "a '(' is never closed";
+  return std::nullopt;
+}
 
 // Parses one scenario file; holds what later sections need from earlier ones.
 class ScenarioParser {
@@ -42,13 +76,19 @@ class ScenarioParser {
 
   std::optional<Scenario> parse(const YAML::Node& root) {
     std::size_t errors_before = yaml_.diagnostics().size();
-    if (!root.IsMap()) {
-      yaml_.error(SourceMark{yaml_.display_name(), root.Mark().line + 1, root.Mark().column + 1},
-                  "a scenario manifest is a mapping with keys such as name, bridges, virtual_machines and tests; got " +
-                      describe_node(root));
+    if (!root.IsDefined() || root.IsNull()) {
+      yaml_.error(SourceMark{yaml_.display_name(), 1, 1},
+                  "the manifest is empty: a scenario is a mapping with keys such as name, bridges, virtual_machines and tests");
       return std::nullopt;
     }
-    MapReader top(yaml_, root, "", kTopKeys);
+    if (!root.IsMap()) {
+      SourceMark at = yaml_.mark(root);
+      if (at.line == 0) at = SourceMark{yaml_.display_name(), 1, 1};
+      yaml_.error(at, "a scenario manifest is a mapping with keys such as name, bridges, virtual_machines and tests; got " +
+                          describe_node(root));
+      return std::nullopt;
+    }
+    MapReader top(yaml_, root, "", manifest_keys("top"));
     parse_header(top);
     parse_recipes(top);
     parse_bridges(top);
@@ -67,22 +107,24 @@ class ScenarioParser {
                                                                  : scenario_.file.stem().string();
     if (auto name = top.string("name")) {
       if (name->empty() || name->size() > 100 || name->find_first_of("\n\r\t") != std::string::npos)
-        yaml_.error(top.value_mark("name"), "name: expected a one-line name of 1 to 100 characters");
+        yaml_.error(top.value_mark("name"), "name: expected a one-line name of 1 to 100 characters, got " +
+                                                (name->size() > 100 ? "one of " + std::to_string(name->size()) : quote(*name)));
       else scenario_.name = *name;
     }
     if (auto description = top.string("description")) scenario_.description = *description;
-    if (auto tags = top.string_list("tags")) {
-      static const std::regex tag("[A-Za-z0-9_.-]+");
-      for (const auto& t : *tags)
-        if (!std::regex_match(t, tag)) yaml_.error(top.value_mark("tags"), "tags: " + quote(t) + " is not a tag: use letters, digits, '-', '_' and '.'");
-      scenario_.tags = *tags;
+    if (auto tags = top.string_items("tags")) {
+      static const std::regex tag("[A-Za-z0-9_.-]{1,64}");
+      for (const auto& t : *tags) {
+        if (!std::regex_match(t.text, tag)) yaml_.error(t.mark, "tags: " + quote(t.text) + " is not a tag: use 1 to 64 letters, digits, '-', '_' and '.'");
+        scenario_.tags.push_back(t.text);
+      }
     }
     if (auto timeout = top.duration("timeout")) {
-      if (timeout->count() < 1000) yaml_.error(top.value_mark("timeout"), "timeout: a scenario needs at least 1s");
+      if (timeout->count() < 1000) yaml_.error(top.value_mark("timeout"), "timeout: a scenario needs at least 1s, got " + format_duration(*timeout));
       else scenario_.timeout = *timeout;
     }
     if (auto probe = top.duration("probe_timeout")) {
-      if (probe->count() < 10 || probe->count() > 60'000) yaml_.error(top.value_mark("probe_timeout"), "probe_timeout: expected 10ms to 60s");
+      if (probe->count() < 10 || probe->count() > 60'000) yaml_.error(top.value_mark("probe_timeout"), "probe_timeout: expected 10ms to 60s, got " + format_duration(*probe));
       else scenario_.probe_timeout = *probe;
     }
   }
@@ -90,11 +132,11 @@ class ScenarioParser {
   // --- kernels: and images: --------------------------------------------
   void parse_recipes(const MapReader& top) {
     RecipeSource source{yaml_, scenario_.file, scope_};
-    for_each_named(top, "kernels", [&](const std::string& name, const YAML::Node& node) {
+    for_each_named(top, "kernels", [&](const std::string& name, const YAML::Node&, const YAML::Node& node) {
       if (auto recipe = parse_kernel_recipe(source, node, name, "kernels." + name)) scenario_.kernels[name] = *recipe;
       own_kernels_.insert(name);
     });
-    for_each_named(top, "images", [&](const std::string& name, const YAML::Node& node) {
+    for_each_named(top, "images", [&](const std::string& name, const YAML::Node&, const YAML::Node& node) {
       if (auto recipe = parse_image_recipe(source, node, name, "images." + name, scenario_.dir / "rootfs" / name))
         scenario_.images[name] = *recipe;
       own_images_.insert(name);
@@ -122,25 +164,30 @@ class ScenarioParser {
         yaml_.error(it->first, key + ": " + quote(*name) + " is not a valid name: start with a letter or digit, then letters, digits, '-', '_' or '.' (at most 64)");
         continue;
       }
-      fn(*name, it->second);
+      fn(*name, it->first, it->second);
     }
   }
 
   // --- bridges: ----------------------------------------------------------
   void parse_bridges(const MapReader& top) {
     static const std::regex bridge_name("[a-z][a-z0-9_-]{0,30}");
-    for_each_named(top, "bridges", [&](const std::string& name, const YAML::Node& node) {
+    std::size_t count = 0;
+    for_each_named(top, "bridges", [&](const std::string& name, const YAML::Node& key, const YAML::Node& node) {
+      bridge_names_.insert(name);
       if (!std::regex_match(name, bridge_name)) {
-        yaml_.error(node, "bridges: " + quote(name) + " is not a valid bridge name: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 31)");
+        yaml_.error(key, "bridges: " + quote(name) + " is not a valid bridge name: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 31)");
         return;
       }
+      if (++count == kMaxBridges + 1)
+        yaml_.error(key, "bridges: a scenario may have at most " + std::to_string(kMaxBridges) + " bridges");
+      if (count > kMaxBridges) return;
       parse_bridge(name, node);
     });
   }
 
   void parse_bridge(const std::string& name, const YAML::Node& node) {
     std::string what = "bridges." + name;
-    MapReader map(yaml_, node, what, kBridgeKeys);
+    MapReader map(yaml_, node, what, manifest_keys("bridges.<name>"));
     if (!map.is_map()) return;
     Bridge bridge;
     bridge.name = name;
@@ -230,35 +277,53 @@ class ScenarioParser {
   void parse_vms(const MapReader& top) {
     static const std::regex vm_name("[a-z][a-z0-9-]{0,30}");
     if (!top.has("virtual_machines")) {
-      if (!top.has("virtual_machines")) yaml_.error(top.mark(), "missing required key 'virtual_machines' at the top level: a scenario needs at least one VM");
+      if (top.given("virtual_machines"))
+        yaml_.error(top.key_mark("virtual_machines"), "virtual_machines: a scenario needs at least one VM, got nothing");
+      else
+        yaml_.error(top.mark(), "missing required key 'virtual_machines' at the top level: a scenario needs at least one VM");
       return;
     }
-    for_each_named(top, "virtual_machines", [&](const std::string& name, const YAML::Node& node) {
+    std::size_t count = 0;
+    for_each_named(top, "virtual_machines", [&](const std::string& name, const YAML::Node& key, const YAML::Node& node) {
+      vm_names_.insert(name);  // known even when invalid, so references to it are not reported again
       if (!std::regex_match(name, vm_name) || name == "host") {
         std::string why = name == "host" ? "'host' names the scenario host in checks" : "a VM name is a hostname: a lowercase letter, then lowercase letters, digits or '-' (at most 31)";
-        yaml_.error(node, "virtual_machines: " + quote(name) + " cannot be used: " + why);
-        vm_names_.insert(name);  // known, so references to it are not reported again
+        yaml_.error(key, "virtual_machines: " + quote(name) + " cannot be used: " + why);
+        incomplete_vms_.insert(name);
         return;
       }
-      vm_names_.insert(name);
+      if (++count == kMaxVms + 1)
+        yaml_.error(key, "virtual_machines: a scenario may have at most " + std::to_string(kMaxVms) + " VMs");
+      if (count > kMaxVms) {
+        incomplete_vms_.insert(name);
+        return;
+      }
       parse_vm(name, node);
     });
-    if (vm_names_.empty()) yaml_.error(top.value_mark("virtual_machines"), "virtual_machines: a scenario needs at least one VM");
+    if (vm_names_.empty() && top.get("virtual_machines").IsMap())
+      yaml_.error(top.value_mark("virtual_machines"), "virtual_machines: a scenario needs at least one VM");
     assign_addresses();
   }
 
   void parse_vm(const std::string& name, const YAML::Node& node) {
     std::string what = "virtual_machines." + name;
-    MapReader map(yaml_, node, what, kVmKeys);
-    if (!map.is_map()) return;
+    MapReader map(yaml_, node, what, manifest_keys("virtual_machines.<name>"));
+    if (!map.is_map()) {
+      incomplete_vms_.insert(name);
+      return;
+    }
     VirtualMachine vm;
     vm.name = name;
     vm.mark = map.mark();
     parse_vm_platform(map, vm);
     parse_vm_fixtures(map, vm);
     parse_vm_resources(map, vm);
+    std::size_t errors_before = yaml_.diagnostics().size();
     parse_vm_networks(map, vm);
+    // Checks naming this VM's interfaces would only repeat these errors.
+    if (yaml_.diagnostics().size() != errors_before) incomplete_vms_.insert(name);
     parse_vm_extras(map, vm);
+    vm_index_[name] = scenario_.vms.size();
     scenario_.vms.push_back(std::move(vm));
   }
 
@@ -291,11 +356,13 @@ class ScenarioParser {
   void parse_vm_fixtures(const MapReader& map, VirtualMachine& vm) {
     if (auto user = map.string("ssh_user")) {
       static const std::regex user_name("[a-z_][a-z0-9_-]{0,31}");
-      if (!std::regex_match(*user, user_name)) yaml_.error(map.value_mark("ssh_user"), map.what() + ".ssh_user: " + quote(*user) + " is not a user name");
+      if (!std::regex_match(*user, user_name)) yaml_.error(map.value_mark("ssh_user"), map.what() + ".ssh_user: " + quote(*user) + " is not a user name: lowercase letters, digits, '_' and '-', starting with a letter or '_'");
       else vm.ssh_user = *user;
     }
     if (auto kernel = map.string("kernel")) vm.kernel = *kernel;
     if (auto image = map.string("image")) vm.image = *image;
+    if (vm.boot == BootMode::disk && map.has("kernel"))
+      yaml_.error(map.key_mark("kernel"), map.what() + ".kernel: a VM with boot: disk starts the image's own kernel; remove kernel or use boot: direct");
     if (vm.boot == BootMode::direct) resolve_kernel(vm.kernel, map.has("kernel") ? map.value_mark("kernel") : map.mark(), map.what());
     resolve_image(vm.image, map.has("image") ? map.value_mark("image") : map.mark(), map.what());
   }
@@ -309,9 +376,8 @@ class ScenarioParser {
     if (catalog_.has_kernel_file(scenario_.dir, name)) return;  // its file's errors are reported
     std::vector<std::string> names(own_kernels_.begin(), own_kernels_.end());
     for (const auto& n : catalog_.kernel_names(scenario_.dir)) names.push_back(n);
-    yaml_.error(mark, what + ".kernel: unknown kernel " + quote(name) +
-                          ": not in this scenario's kernels:, a fixtures/kernels/" + name + ".yml or the built-in kernels" +
-                          did_you_mean(name, names));
+    yaml_.error(mark, what + ".kernel: unknown kernel " + quote(name) + did_you_mean(name, names) +
+                          ": it is neither under this scenario's kernels: nor a fixtures/kernels/" + name + ".yml nor built in");
   }
 
   void resolve_image(const std::string& name, const SourceMark& mark, const std::string& what) {
@@ -323,20 +389,19 @@ class ScenarioParser {
     if (catalog_.has_image_file(scenario_.dir, name)) return;
     std::vector<std::string> names(own_images_.begin(), own_images_.end());
     for (const auto& n : catalog_.image_names(scenario_.dir)) names.push_back(n);
-    yaml_.error(mark, what + ".image: unknown image " + quote(name) +
-                          ": not in this scenario's images:, a fixtures/images/" + name + "/image.yml or the built-in images" +
-                          did_you_mean(name, names));
+    yaml_.error(mark, what + ".image: unknown image " + quote(name) + did_you_mean(name, names) +
+                          ": it is neither under this scenario's images: nor a fixtures/images/" + name + "/image.yml nor built in");
   }
 
   void parse_vm_resources(const MapReader& map, VirtualMachine& vm) {
     if (auto disk = map.size("disk_size")) {
-      if (*disk < (16ull << 20)) yaml_.error(map.value_mark("disk_size"), map.what() + ".disk_size: a disk needs at least 16M");
+      if (*disk < (16ull << 20)) yaml_.error(map.value_mark("disk_size"), map.what() + ".disk_size: a disk needs at least 16M, got " + quote(map.get("disk_size").Scalar()));
       else vm.disk_size = *disk;
     }
     if (auto memory = map.string("memory")) {
       auto mib = parse_memory_mib(*memory);
       if (!mib) yaml_.error(map.value_mark("memory"), map.what() + ".memory: " + mib.error().message);
-      else if (*mib < 32 || *mib > 65536) yaml_.error(map.value_mark("memory"), map.what() + ".memory: expected 32M to 64G, got " + quote(*memory));
+      else if (*mib < 32 || *mib > 65536) yaml_.error(map.value_mark("memory"), map.what() + ".memory: expected 32M to 64G (a bare number is MiB), got " + quote(*memory));
       else vm.memory_mib = *mib;
     }
     if (auto cpus = map.integer("cpus", 1, 64)) vm.cpus = static_cast<int>(*cpus);
@@ -359,7 +424,7 @@ class ScenarioParser {
   }
 
   void parse_network(const std::string& what, const YAML::Node& node, VirtualMachine& vm) {
-    MapReader map(yaml_, node, what, kNetworkKeys);
+    MapReader map(yaml_, node, what, manifest_keys("networks[]"));
     if (!map.is_map() || !map.require("bridge")) return;
     NetworkAttachment net;
     net.mark = map.mark();
@@ -367,14 +432,19 @@ class ScenarioParser {
     if (!bridge_name) return;
     const Bridge* bridge = scenario_.find_bridge(*bridge_name);
     if (!bridge) {
-      std::vector<std::string> names;
-      for (const auto& b : scenario_.bridges) names.push_back(b.name);
-      yaml_.error(map.value_mark("bridge"), what + ".bridge: unknown bridge " + quote(*bridge_name) + did_you_mean(*bridge_name, names));
+      if (bridge_names_.count(*bridge_name)) {
+        incomplete_vms_.insert(vm.name);  // the bridge's own errors are reported
+        return;
+      }
+      std::vector<std::string> names(bridge_names_.begin(), bridge_names_.end());
+      yaml_.error(map.value_mark("bridge"), what + ".bridge: unknown bridge " + quote(*bridge_name) + did_you_mean(*bridge_name, names) +
+                                                (names.empty() ? ": the scenario defines no bridges:" : ""));
       return;
     }
-    for (const auto& other : vm.networks)
-      if (other.bridge == *bridge_name)
-        yaml_.error(map.value_mark("bridge"), what + ".bridge: VM already has an interface on bridge " + quote(*bridge_name));
+    for (std::size_t i = 0; i < vm.networks.size(); ++i)
+      if (vm.networks[i].bridge == *bridge_name)
+        yaml_.error(map.value_mark("bridge"), what + ".bridge: VM " + quote(vm.name) + " already has an interface on bridge " +
+                                                  quote(*bridge_name) + " (networks[" + std::to_string(i) + "]); give each bridge once");
     net.bridge = *bridge_name;
     if (auto ip = map.string("ip_addr")) net.ip = check_address(*ip, *bridge, map.value_mark("ip_addr"), what);
     parse_network_model(map, vm, net);
@@ -389,7 +459,7 @@ class ScenarioParser {
       return std::nullopt;
     }
     std::string problem;
-    if (!bridge.subnet.contains(*ip)) problem = " is outside bridge " + quote(bridge.name) + "'s subnet " + bridge.subnet.str();
+    if (!bridge.subnet.contains(*ip)) problem = " is outside the subnet " + bridge.subnet.str() + " of bridge " + quote(bridge.name);
     else if (*ip == bridge.subnet.network) problem = " is the network address of " + bridge.subnet.str();
     else if (*ip == bridge.subnet.broadcast()) problem = " is the broadcast address of " + bridge.subnet.str();
     else if (*ip == bridge.gateway()) problem = " is the gateway of bridge " + quote(bridge.name) + " (the scenario host takes the subnet's first address)";
@@ -428,7 +498,8 @@ class ScenarioParser {
       for (const auto& net : vm.networks)
         if (const Bridge* b = scenario_.find_bridge(net.bridge); b && ip && b->subnet.contains(*ip)) reachable = true;
       if (!ip) yaml_.error(map.value_mark("gateway"), map.what() + ".gateway: " + ip.error().message);
-      else if (!reachable) yaml_.error(map.value_mark("gateway"), map.what() + ".gateway: " + ip->str() + " is not on any bridge this VM is attached to");
+      else if (!reachable && incomplete_vms_.count(vm.name)) {
+      } else if (!reachable) yaml_.error(map.value_mark("gateway"), map.what() + ".gateway: " + ip->str() + " is not on any bridge this VM is attached to");
       else vm.gateway = *ip;
     }
     if (auto firewall = map.string("firewall")) {
@@ -436,10 +507,11 @@ class ScenarioParser {
       if (!path) yaml_.error(map.value_mark("firewall"), map.what() + ".firewall: " + path.error().message);
       else vm.firewall = *path;
     }
-    if (auto services = map.string_list("services")) {
-      for (const auto& s : *services) {
-        auto pp = parse_port_proto(s);
-        if (!pp || pp->proto == Proto::icmp) yaml_.error(map.value_mark("services"), map.what() + ".services: " + quote(s) + " is not a service: expected tcp/80 or udp/53");
+    if (auto services = map.string_items("services")) {
+      for (const auto& item : *services) {
+        auto pp = parse_port_proto(item.text);
+        if (!pp) yaml_.error(item.mark, map.what() + ".services: " + pp.error().message);
+        else if (pp->proto == Proto::icmp) yaml_.error(item.mark, map.what() + ".services: icmp is not a service: list TCP or UDP ports such as tcp/80 or 53/udp");
         else vm.services.push_back(*pp);
       }
     }
@@ -448,17 +520,21 @@ class ScenarioParser {
   // VMs without ip_addr get the next free address of their bridge, in
   // manifest order, so a scenario reads the same every run.
   void assign_addresses() {
+    std::map<std::string, std::uint32_t> next_free;  // by bridge: addresses below it are taken
     for (auto& vm : scenario_.vms) {
       for (auto& net : vm.networks) {
         if (net.ip) continue;
         const Bridge* bridge = scenario_.find_bridge(net.bridge);
-        for (std::uint32_t v = bridge->gateway().value + 1; v < bridge->subnet.broadcast().value; ++v) {
+        auto [cursor, _] = next_free.try_emplace(bridge->name, bridge->gateway().value + 1);
+        for (std::uint32_t& v = cursor->second; v < bridge->subnet.broadcast().value; ++v) {
           if (used_ips_.count(v)) continue;
           net.ip = Ipv4{v};
           used_ips_[v] = "virtual_machines." + vm.name;
           break;
         }
-        if (!net.ip) yaml_.error(net.mark, "virtual_machines." + vm.name + ": bridge " + quote(bridge->name) + "'s subnet " + bridge->subnet.str() + " has no free address left");
+        if (!net.ip)
+          yaml_.error(net.mark, "virtual_machines." + vm.name + ": no free address left in the subnet " + bridge->subnet.str() + " of bridge " +
+                                    quote(bridge->name) + "; use a larger subnet");
       }
     }
   }
@@ -466,7 +542,7 @@ class ScenarioParser {
   // --- host: --------------------------------------------------------------
   void parse_host(const MapReader& top) {
     if (!top.has("host")) return;
-    MapReader host(yaml_, top.get("host"), "host", {"firewall"});
+    MapReader host(yaml_, top.get("host"), "host", manifest_keys("host"));
     if (auto firewall = host.string("firewall")) {
       auto path = resolve_manifest_path(scope_, *firewall, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
       if (!path) yaml_.error(host.value_mark("firewall"), "host.firewall: " + path.error().message);
@@ -476,7 +552,11 @@ class ScenarioParser {
 
   // --- tests: -------------------------------------------------------------
   void parse_tests(const MapReader& top);
-  void parse_step(const YAML::Node& node, std::size_t index, std::set<std::string>& names);
+  void parse_step(const YAML::Node& node, std::size_t index, std::map<std::string, std::size_t>& names);
+  const VirtualMachine* find_vm(const std::string& name) const {
+    auto it = vm_index_.find(name);
+    return it == vm_index_.end() ? nullptr : &scenario_.vms[it->second];
+  }
   void parse_run(const MapReader& map, TestStep& step);
   void parse_expect(const MapReader& map, TestStep& step);
   void parse_reach(const MapReader& map, TestStep& step);
@@ -495,7 +575,11 @@ class ScenarioParser {
   FixtureCatalog& catalog_;
   Scenario scenario_;
   PathScope scope_;
-  std::set<std::string> own_kernels_, own_images_, vm_names_;
+  std::set<std::string> own_kernels_, own_images_, vm_names_, bridge_names_;
+  // VMs with errors in their definition: checks that name them stay quiet
+  // rather than repeat those errors.
+  std::set<std::string> incomplete_vms_;
+  std::map<std::string, std::size_t> vm_index_;  // into scenario_.vms
   std::map<std::uint32_t, std::string> used_ips_;
   std::map<std::string, std::string> used_macs_;
 };
@@ -507,43 +591,67 @@ void ScenarioParser::parse_tests(const MapReader& top) {
     yaml_.error(top.value_mark("tests"), "tests: expected a list of steps, got " + describe_node(list));
     return;
   }
-  std::set<std::string> names;
+  std::map<std::string, std::size_t> names;
   for (std::size_t i = 0; i < list.size(); ++i) parse_step(list[i], i, names);
 }
 
-void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::set<std::string>& names) {
+void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::map<std::string, std::size_t>& names) {
   std::string what = "tests[" + std::to_string(index) + "]";
-  MapReader map(yaml_, node, what, kStepKeys);
+  const std::string actions = "run, reach, matrix, push, pull or link";
+  if (!node.IsDefined() || node.IsNull()) {
+    yaml_.error(node, what + ": an empty step: give it one of " + actions);
+    return;
+  }
+  MapReader map(yaml_, node, what, manifest_keys("tests[]"));
   if (!map.is_map()) return;
+  std::size_t errors_before = yaml_.diagnostics().size();
   TestStep step;
   step.mark = map.mark();
   std::vector<std::string> present;
   for (const auto& action : kActions)
-    if (map.has(action)) present.push_back(action);
+    if (map.given(action)) present.push_back(action);
   if (present.size() != 1) {
-    std::string found = present.empty() ? "none" : present[0] + " and " + present[1];
-    yaml_.error(map.mark(), what + ": a step needs exactly one of run, reach, matrix, push, pull or link; this one has " + found);
+    std::string found = present.empty() ? "none" : join_and(present);
+    yaml_.error(present.size() > 1 ? map.key_mark(present[1]) : map.mark(),
+                what + ": a step does exactly one of " + actions + "; this one has " + found);
     return;
   }
+  const std::string& action = present[0];
+  if (!map.require(action)) return;
   if (auto timeout = map.duration("timeout")) {
-    if (timeout->count() < 100) yaml_.error(map.value_mark("timeout"), what + ".timeout: a step needs at least 100ms");
+    if (timeout->count() < 100) yaml_.error(map.value_mark("timeout"), what + ".timeout: a step needs at least 100ms, got " + format_duration(*timeout));
     else step.timeout = *timeout;
   }
   if (auto retries = map.integer("retries", 0, 100)) step.retries = static_cast<int>(*retries);
-  const std::string& action = present[0];
   if (action != "run") {
     for (const char* key : {"vm", "expect"})
-      if (map.has(key)) yaml_.error(map.key_mark(key), what + "." + key + ": only a run step takes '" + key + "'");
+      if (map.given(key))
+        yaml_.error(map.key_mark(key), what + "." + key + ": only a run step takes '" + key + "'; a " + action + " step names its VMs inside " + action + ":");
   }
   if (action == "run") parse_run(map, step);
   else if (action == "reach") parse_reach(map, step);
   else if (action == "matrix") parse_matrix(map, step);
   else if (action == "push" || action == "pull") parse_transfer(map, step, action == "push");
   else parse_link(map, step);
-  if (auto name = map.string("name")) step.name = *name;
-  else step.name = default_step_name(step);
-  if (!names.insert(step.name).second)
-    yaml_.error(map.has("name") ? map.value_mark("name") : map.mark(), what + ".name: another step is already named " + quote(step.name) + "; test names must be unique in a scenario");
+  bool named = false;
+  if (auto name = map.string("name")) {
+    if (name->empty() || name->find_first_of("\n\r") != std::string::npos)
+      yaml_.error(map.value_mark("name"), what + ".name: expected a one-line, non-empty name");
+    step.name = *name;
+    named = true;
+  } else {
+    step.name = default_step_name(step);
+  }
+  // A step with errors has no reliable default name; its errors say enough.
+  if (named || yaml_.diagnostics().size() == errors_before) {
+    auto [earlier, inserted] = names.try_emplace(step.name, index);
+    if (!inserted && named)
+      yaml_.error(map.value_mark("name"), what + ".name: " + quote(step.name) + " is already the name of tests[" +
+                                              std::to_string(earlier->second) + "]; test names must be unique in a scenario");
+    else if (!inserted)
+      yaml_.error(map.mark(), what + ": this step's default name " + quote(step.name) + " is already the name of tests[" +
+                                  std::to_string(earlier->second) + "]; give it a name: of its own");
+  }
   scenario_.tests.push_back(std::move(step));
 }
 
@@ -570,21 +678,44 @@ bool ScenarioParser::check_vm_reference(const std::string& name, const SourceMar
 
 void ScenarioParser::parse_run(const MapReader& map, TestStep& step) {
   step.kind = StepKind::run;
+  if (auto command = map.string("run")) {
+    if (command->find_first_not_of(" \t\r\n") == std::string::npos)
+      yaml_.error(map.value_mark("run"), map.what() + ".run: the command is empty");
+    step.command = *command;
+  }
   if (!map.require("vm")) return;
   if (auto vm = map.string("vm")) {
     check_vm_reference(*vm, map.value_mark("vm"), map.what() + ".vm");
     step.vm = *vm;
   }
-  if (auto command = map.string("run")) {
-    if (command->empty()) yaml_.error(map.value_mark("run"), map.what() + ".run: the command is empty");
-    step.command = *command;
-  }
   parse_expect(map, step);
 }
 
+namespace {
+
+std::string describe_regex_error(const std::regex_error& e) {
+  switch (e.code()) {
+    case std::regex_constants::error_collate: return "an invalid collating element name";
+    case std::regex_constants::error_ctype: return "an unknown character class such as [[:foo:]]";
+    case std::regex_constants::error_escape: return "an invalid escape or a trailing backslash";
+    case std::regex_constants::error_backref: return "a back reference to a group that does not exist";
+    case std::regex_constants::error_brack: return "a '[' without its ']'";
+    case std::regex_constants::error_paren: return "a '(' without its ')' or a repeat that follows nothing";
+    case std::regex_constants::error_brace: return "a '{' without its '}'";
+    case std::regex_constants::error_badbrace: return "an invalid repeat count in {m,n}";
+    case std::regex_constants::error_range: return "an invalid character range such as [z-a]";
+    case std::regex_constants::error_badrepeat: return "a repeat (*, +, ? or {m,n}) that follows nothing";
+    case std::regex_constants::error_space:
+    case std::regex_constants::error_complexity: return "it is too complex";
+    default: return e.what();
+  }
+}
+
+}  // namespace
+
 void ScenarioParser::parse_expect(const MapReader& map, TestStep& step) {
   if (!map.has("expect")) return;
-  MapReader expect(yaml_, map.get("expect"), map.what() + ".expect", {"exit", "stdout", "stdout_matches", "stderr", "stderr_matches"});
+  MapReader expect(yaml_, map.get("expect"), map.what() + ".expect", manifest_keys("expect"));
   if (!expect.is_map()) return;
   if (auto code = expect.integer("exit", 0, 255)) step.expect.exit_code = static_cast<int>(*code);
   step.expect.stdout_contains = expect.string("stdout");
@@ -592,10 +723,17 @@ void ScenarioParser::parse_expect(const MapReader& map, TestStep& step) {
   for (const char* key : {"stdout_matches", "stderr_matches"}) {
     auto pattern = expect.string(key);
     if (!pattern) continue;
-    try {
-      std::regex compiled(*pattern, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      yaml_.error(expect.value_mark(key), expect.what() + "." + key + ": invalid regular expression " + quote(*pattern) + ": " + e.what());
+    std::optional<std::string> problem = regex_problem(*pattern);
+    if (!problem) {
+      try {
+        std::regex compiled(*pattern, std::regex::ECMAScript);
+      } catch (const std::regex_error& e) {
+        problem = describe_regex_error(e);
+      }
+    }
+    if (problem) {
+      yaml_.error(expect.value_mark(key), expect.what() + "." + key + ": invalid regular expression " + quote(*pattern) + ": " + *problem +
+                                              " (ECMAScript syntax)");
       continue;
     }
     (std::string(key) == "stdout_matches" ? step.expect.stdout_matches : step.expect.stderr_matches) = *pattern;
@@ -603,48 +741,83 @@ void ScenarioParser::parse_expect(const MapReader& map, TestStep& step) {
 }
 
 std::optional<Expect> ScenarioParser::parse_expect_word(const YAML::Node& node, const std::string& what) {
-  auto text = read_string(yaml_, node, what);
-  if (!text) return std::nullopt;
-  if (*text == "allow") return Expect::allow;
-  if (*text == "reject") return Expect::reject;
-  if (*text == "drop") return Expect::drop;
-  if (*text == "deny") return Expect::deny;
-  yaml_.error(node, what + ": expected allow, reject, drop or deny, got " + quote(*text) + did_you_mean(*text, {"allow", "reject", "drop", "deny"}));
+  const std::string choices = "expected allow, reject, drop or deny, got ";
+  if (!node.IsScalar()) {
+    yaml_.error(node, what + ": " + choices + describe_node(node));
+    return std::nullopt;
+  }
+  const std::string& text = node.Scalar();
+  if (text == "allow") return Expect::allow;
+  if (text == "reject") return Expect::reject;
+  if (text == "drop") return Expect::drop;
+  if (text == "deny") return Expect::deny;
+  yaml_.error(node, what + ": " + choices + quote(text) + did_you_mean(text, {"allow", "reject", "drop", "deny"}));
   return std::nullopt;
 }
 
 std::optional<Endpoint> ScenarioParser::parse_endpoint(const YAML::Node& node, const std::string& what, bool is_source) {
-  auto text = read_string(yaml_, node, what);
-  if (!text) return std::nullopt;
+  const std::string forms = "a VM, vm@bridge, host or an address";
+  if (!node.IsScalar()) {
+    yaml_.error(node, what + ": expected " + forms + ", got " + describe_node(node));
+    return std::nullopt;
+  }
+  const std::string& text = node.Scalar();
   Endpoint endpoint;
-  endpoint.text = *text;
-  if (*text == "host") {
+  endpoint.text = text;
+  if (text == "host") {
     endpoint.kind = Endpoint::Kind::host;
     return endpoint;
   }
-  if (auto ip = parse_ipv4(*text)) {
+  if (!text.empty() && text.find_first_not_of("0123456789./") == std::string::npos) {
+    if (text.find('/') != std::string::npos) {
+      yaml_.error(node, what + ": " + quote(text) + " is a subnet; a check goes to one address such as 10.0.10.21");
+      return std::nullopt;
+    }
+    auto ip = parse_ipv4(text);
+    if (!ip) {
+      yaml_.error(node, what + ": " + ip.error().message);
+      return std::nullopt;
+    }
     if (is_source) {
-      yaml_.error(node, what + ": a probe starts at a VM, vm@bridge or host, not at the address " + *text);
+      yaml_.error(node, what + ": a probe starts at a VM, vm@bridge or host, not at the address " + text);
       return std::nullopt;
     }
     endpoint.kind = Endpoint::Kind::address;
     endpoint.address = *ip;
     return endpoint;
   }
-  std::size_t at = text->find('@');
-  endpoint.vm = text->substr(0, at);
+  std::size_t at = text.find('@');
+  endpoint.vm = text.substr(0, at);
+  if (at != std::string::npos) endpoint.bridge = text.substr(at + 1);
+  if (endpoint.vm == "host" && at != std::string::npos) {
+    yaml_.error(node, what + ": 'host' takes no @bridge: it is the gateway on the bridge of the other end");
+    return std::nullopt;
+  }
+  if (endpoint.vm.empty()) {
+    yaml_.error(node, what + ": " + quote(text) + " names no VM: write vm@bridge, e.g. web@lan");
+    return std::nullopt;
+  }
   if (!check_vm_reference(endpoint.vm, yaml_.mark(node), what)) return std::nullopt;
-  const VirtualMachine* vm = scenario_.find_vm(endpoint.vm);
+  if (at != std::string::npos && endpoint.bridge.empty()) {
+    yaml_.error(node, what + ": " + quote(text) + " names no bridge: write vm@bridge, e.g. " + endpoint.vm + "@lan");
+    return std::nullopt;
+  }
+  const VirtualMachine* vm = find_vm(endpoint.vm);
+  if (!vm || incomplete_vms_.count(endpoint.vm)) return endpoint;  // its own errors are reported
   if (at != std::string::npos) {
-    endpoint.bridge = text->substr(at + 1);
-    bool attached = false;
-    if (vm)
-      for (const auto& net : vm->networks) attached |= net.bridge == endpoint.bridge;
-    if (vm && !attached) {
-      yaml_.error(node, what + ": VM " + quote(endpoint.vm) + " has no interface on bridge " + quote(endpoint.bridge));
-      return std::nullopt;
+    std::vector<std::string> attached;
+    for (const auto& net : vm->networks) attached.push_back(net.bridge);
+    if (std::find(attached.begin(), attached.end(), endpoint.bridge) != attached.end()) return endpoint;
+    if (!bridge_names_.count(endpoint.bridge)) {
+      std::vector<std::string> names(bridge_names_.begin(), bridge_names_.end());
+      yaml_.error(node, what + ": unknown bridge " + quote(endpoint.bridge) + " in " + quote(text) + did_you_mean(endpoint.bridge, names));
+    } else {
+      yaml_.error(node, what + ": VM " + quote(endpoint.vm) + " has no interface on bridge " + quote(endpoint.bridge) +
+                            (attached.empty() ? "; it has no networks at all" : "; it is on " + join_and(attached)));
     }
-  } else if (vm && vm->networks.empty()) {
+    return std::nullopt;
+  }
+  if (vm->networks.empty()) {
     yaml_.error(node, what + ": VM " + quote(endpoint.vm) + " has no network on any bridge, so nothing can reach it or be reached from it");
     return std::nullopt;
   }
@@ -664,7 +837,7 @@ void ScenarioParser::check_endpoints(const ReachCheck& check, const YAML::Node& 
 void ScenarioParser::parse_reach(const MapReader& step_map, TestStep& step) {
   step.kind = StepKind::reach;
   std::string what = step_map.what() + ".reach";
-  MapReader map(yaml_, step_map.get("reach"), what, {"from", "to", "port", "proto", "expect"});
+  MapReader map(yaml_, step_map.get("reach"), what, manifest_keys("reach"));
   if (!map.is_map()) return;
   bool complete = map.require("from") & map.require("to") & map.require("expect");
   if (!complete) return;
@@ -676,13 +849,17 @@ void ScenarioParser::parse_reach(const MapReader& step_map, TestStep& step) {
   Proto proto = Proto::tcp;
   if (auto text = map.string("proto")) {
     auto parsed = parse_proto(*text);
-    if (!parsed) return yaml_.error(map.value_mark("proto"), what + ".proto: expected tcp, udp or icmp, got " + quote(*text));
+    if (!parsed)
+      return yaml_.error(map.value_mark("proto"), what + ".proto: expected tcp, udp or icmp, got " + quote(*text) +
+                                                      did_you_mean(*text, {"tcp", "udp", "icmp"}));
     proto = *parsed;
   }
   int port = 0;
-  if (proto == Proto::icmp && map.has("port")) yaml_.error(map.key_mark("port"), what + ".port: icmp has no ports; remove port");
+  if (proto == Proto::icmp && map.given("port")) yaml_.error(map.key_mark("port"), what + ".port: icmp has no ports; remove port");
   if (proto != Proto::icmp) {
-    if (!map.has("port")) return yaml_.error(map.mark(), what + ": a " + std::string(to_string(proto)) + " check needs 'port'");
+    if (!map.has("port"))
+      return yaml_.error(map.mark(), what + ": a " + std::string(to_string(proto)) + " check needs 'port'" +
+                                         (map.has("proto") ? "" : " (tcp is the default proto; a ping is proto: icmp)"));
     auto value = map.integer("port", 1, 65535);
     if (!value) return;
     port = static_cast<int>(*value);
@@ -699,29 +876,35 @@ void ScenarioParser::parse_reach(const MapReader& step_map, TestStep& step) {
 void ScenarioParser::parse_matrix(const MapReader& step_map, TestStep& step) {
   step.kind = StepKind::matrix;
   std::string what = step_map.what() + ".matrix";
-  YAML::Node rows = step_map.get("matrix");
-  if (!rows.IsSequence() || rows.size() == 0) {
-    yaml_.error(step_map.value_mark("matrix"), what + ": expected a list of rows [from, to, port/proto, expect], got " + describe_node(rows));
+  const std::string shape = "[from, to, port/proto, expect]";
+  const YAML::Node rows = step_map.get("matrix");
+  if (!rows.IsSequence()) {
+    yaml_.error(step_map.value_mark("matrix"), what + ": expected a list of rows " + shape + ", got " + describe_node(rows));
+    return;
+  }
+  if (rows.size() == 0) {
+    yaml_.error(step_map.value_mark("matrix"), what + ": the matrix has no rows; give at least one " + shape);
     return;
   }
   for (std::size_t i = 0; i < rows.size(); ++i) {
     std::string row_what = what + "[" + std::to_string(i) + "]";
-    const YAML::Node& row = rows[i];
+    const YAML::Node row = rows[i];
     if (!row.IsSequence() || row.size() != 4) {
       std::string got = row.IsSequence() ? "this one has " + std::to_string(row.size()) : "got " + describe_node(row);
-      yaml_.error(row, row_what + ": a matrix row is [from, to, port/proto, expect] with 4 items; " + got);
+      yaml_.error(row, row_what + ": a matrix row is " + shape + " with 4 items; " + got);
       continue;
     }
     ReachCheck check;
     check.mark = yaml_.mark(row);
     auto from = parse_endpoint(row[0], row_what + " from", true);
     auto to = parse_endpoint(row[1], row_what + " to", false);
-    auto target_text = read_string(yaml_, row[2], row_what + " port/proto");
     std::optional<PortProto> target;
-    if (target_text) {
-      auto parsed = parse_port_proto(*target_text);
-      if (!parsed) yaml_.error(row[2], row_what + ": " + parsed.error().message);
-      else target = *parsed;
+    if (!row[2].IsScalar()) {
+      yaml_.error(row[2], row_what + " port/proto: expected port/proto such as 80/tcp, or icmp, got " + describe_node(row[2]));
+    } else if (auto parsed = parse_port_proto(row[2].Scalar()); !parsed) {
+      yaml_.error(row[2], row_what + " port/proto: " + parsed.error().message);
+    } else {
+      target = *parsed;
     }
     auto expect = parse_expect_word(row[3], row_what + " expect");
     if (!from || !to || !target || !expect) continue;
@@ -738,7 +921,7 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
   step.kind = push ? StepKind::push : StepKind::pull;
   std::string key = push ? "push" : "pull";
   std::string what = step_map.what() + "." + key;
-  MapReader map(yaml_, step_map.get(key), what, {"vm", "src", "dst"});
+  MapReader map(yaml_, step_map.get(key), what, manifest_keys(key));
   if (!map.is_map()) return;
   bool complete = map.require("vm") & map.require("src");
   if (push) complete = map.require("dst") & complete;
@@ -751,10 +934,10 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
   auto dst = map.string("dst");
   if (!src) return;
   step.src = *src;
-  std::string guest_path = push ? dst.value_or("") : *src;
   std::string guest_key = push ? "dst" : "src";
-  if (!guest_path.starts_with("/"))
-    yaml_.error(map.value_mark(guest_key), what + "." + guest_key + ": the path in the guest must be absolute, e.g. /etc/app.conf");
+  if (auto guest_path = push ? dst : src; guest_path && !guest_path->starts_with("/"))
+    yaml_.error(map.value_mark(guest_key), what + "." + guest_key + ": the path in the guest must be absolute, e.g. /etc/app.conf; got " +
+                                               quote(*guest_path));
   if (push) {
     step.dst = dst.value_or("");
     auto local = resolve_manifest_path(scope_, *src, {.allow_absolute = false, .must_exist = true, .want = PathWant::any});
@@ -772,45 +955,64 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
 void ScenarioParser::parse_link(const MapReader& step_map, TestStep& step) {
   step.kind = StepKind::link;
   std::string what = step_map.what() + ".link";
-  MapReader map(yaml_, step_map.get("link"), what, {"vm", "network", "state"});
+  MapReader map(yaml_, step_map.get("link"), what, manifest_keys("link"));
   if (!map.is_map()) return;
   bool complete = map.require("vm") & map.require("network") & map.require("state");
   if (!complete) return;
-  auto vm_name = map.string("vm");
-  if (!vm_name || !check_vm_reference(*vm_name, map.value_mark("vm"), what + ".vm")) return;
-  step.vm = *vm_name;
   if (auto state = map.string("state")) {
     if (*state == "up" || *state == "down") step.link_up = *state == "up";
     else yaml_.error(map.value_mark("state"), what + ".state: expected down or up, got " + quote(*state));
   }
-  const VirtualMachine* vm = scenario_.find_vm(*vm_name);
-  if (!vm) return;
+  auto vm_name = map.string("vm");
   auto network = map.string("network");
-  if (!network) return;
-  for (std::size_t i = 0; i < vm->networks.size(); ++i)
-    if (vm->networks[i].bridge == *network) {
-      step.network_index = static_cast<int>(i);
-      return;
+  if (!vm_name || !check_vm_reference(*vm_name, map.value_mark("vm"), what + ".vm")) return;
+  step.vm = *vm_name;
+  const VirtualMachine* vm = find_vm(*vm_name);
+  if (!vm || !network || incomplete_vms_.count(*vm_name)) return;
+  std::vector<std::string> attached;
+  for (const auto& net : vm->networks) attached.push_back(net.bridge);
+  std::string on = attached.empty() ? "it has no networks" : "it is on " + join_and(attached);
+  if (!network->empty() && network->find_first_not_of("0123456789-+") == std::string::npos) {
+    auto index = read_integer(yaml_, map.get("network"), what + ".network", 0, 15);
+    if (!index) return;
+    if (*index >= static_cast<std::int64_t>(vm->networks.size())) {
+      if (vm->networks.empty())
+        return yaml_.error(map.value_mark("network"), what + ".network: VM " + quote(*vm_name) + " has no networks, so it has no link to set");
+      return yaml_.error(map.value_mark("network"), what + ".network: VM " + quote(*vm_name) + " has " + std::to_string(vm->networks.size()) +
+                                                        " network(s), numbered from 0; there is no network " + std::to_string(*index));
     }
-  auto index = read_integer(yaml_, map.get("network"), what + ".network", 0, 15);
-  if (!index) return;
-  if (*index >= static_cast<std::int64_t>(vm->networks.size()))
-    return yaml_.error(map.value_mark("network"), what + ".network: VM " + quote(*vm_name) + " has " + std::to_string(vm->networks.size()) +
-                                                      " network(s), numbered from 0; there is no network " + std::to_string(*index));
-  step.network_index = static_cast<int>(*index);
+    step.network_index = static_cast<int>(*index);
+    return;
+  }
+  auto found = std::find(attached.begin(), attached.end(), *network);
+  if (found != attached.end()) {
+    step.network_index = static_cast<int>(found - attached.begin());
+    return;
+  }
+  if (bridge_names_.count(*network)) {
+    yaml_.error(map.value_mark("network"), what + ".network: VM " + quote(*vm_name) + " has no interface on bridge " + quote(*network) + "; " + on);
+    return;
+  }
+  std::vector<std::string> names(bridge_names_.begin(), bridge_names_.end());
+  yaml_.error(map.value_mark("network"), what + ".network: expected an interface index (0 is eth0) or the name of a bridge the VM is on, got " +
+                                             quote(*network) + did_you_mean(*network, names));
 }
 
 // A rootfs/<name>/ directory belongs to an image the scenario defines;
 // one without its image would silently change nothing.
 void ScenarioParser::check_rootfs_layers() {
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(scenario_.dir / "rootfs", ec)) {
-    if (!entry.is_directory()) continue;
-    std::string name = entry.path().filename().string();
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(scenario_.dir / "rootfs", ec))
+    if (std::error_code dir_ec; entry.is_directory(dir_ec)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());  // directory order is the file system's
+  std::vector<std::string> images(own_images_.begin(), own_images_.end());
+  for (const auto& name : names) {
     if (own_images_.count(name)) continue;
-    yaml_.error(SourceMark{yaml_.display_name(), 0, 0},
-                "rootfs/" + name + "/ has no image " + quote(name) + " in this scenario's images: define it (e.g. images: {" + name +
-                    ": {distribution: busybox}}) or rename the directory");
+    std::string fix = suggest(name, images) ? "did you mean image " + quote(*suggest(name, images)) + "? Rename the directory or define" : "define";
+    yaml_.error(SourceMark{yaml_.display_name(), 1, 1},
+                "rootfs/" + name + "/ belongs to no image of this scenario: " + fix + " images: {" + name +
+                    ": {distribution: busybox}} (or debian)");
   }
 }
 

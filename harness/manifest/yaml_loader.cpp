@@ -232,9 +232,10 @@ std::string close_of(char open) { return open == '[' ? "]" : "}"; }
 // A syntax error in words a user can act on, placed where the fix goes.
 void report_syntax_error(std::string_view text, const YAML::ParserException& e, const YamlFile& file) {
   SourceMark at = file.mark(e.mark);
+  TextScan whole = scan_text(text, kMaxNestingDepth);
   TextScan upto = scan_text(text, kMaxNestingDepth, e.mark.pos >= 0 ? static_cast<std::size_t>(e.mark.pos) : text.size());
-  if (upto.first_indent_tab && (upto.first_indent_tab->line <= at.line || at.line == 0)) {
-    file.error(SourceMark{file.display_name(), upto.first_indent_tab->line, upto.first_indent_tab->column},
+  if (whole.first_indent_tab && (whole.first_indent_tab->line <= at.line || at.line == 0)) {
+    file.error(SourceMark{file.display_name(), whole.first_indent_tab->line, whole.first_indent_tab->column},
                "YAML syntax error: a tab in the indentation; YAML indents with spaces only");
     return;
   }

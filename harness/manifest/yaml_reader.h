@@ -50,7 +50,10 @@ class MapReader {
   MapReader(const YamlFile& file, const YAML::Node& node, std::string what, std::vector<std::string> known_keys);
 
   bool is_map() const { return is_map_; }
+  // True when key is given with a value that is not null.
   bool has(std::string_view key) const;
+  // True when key is written at all, even as "key:" with no value.
+  bool given(std::string_view key) const { return find(key) != nullptr; }
   // The value of key, or an undefined node. A key whose value is null
   // ("mac: null", "mac:") counts as absent, so the default applies.
   YAML::Node get(std::string_view key) const;

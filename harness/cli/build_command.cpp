@@ -1,0 +1,125 @@
+// meros-test build: builds (or finds cached) every kernel and image the
+// selected scenarios name; --list and --prune manage the store.
+#include <unistd.h>
+
+#include <iomanip>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/console_reporter.h"
+#include "fixture/image_builder.h"
+#include "fixture/kernel_builder.h"
+#include "util/exit_codes.h"
+
+namespace meros {
+namespace {
+
+std::string human_size(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 3) {
+    value /= 1024;
+    ++unit;
+  }
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(unit ? 1 : 0) << value << " " << units[unit];
+  return out.str();
+}
+
+int list_store(const FixtureStore& store) {
+  auto fixtures = store.list();
+  std::uint64_t total = 0;
+  for (const auto& f : fixtures) {
+    std::uint64_t size = f.size_bytes();
+    total += size;
+    std::cout << std::left << std::setw(7) << to_string(f.kind) << " " << std::setw(16) << f.manifest.value("name", "?")
+              << " " << f.key.substr(0, 12) << "  " << std::right << std::setw(10) << human_size(size) << "\n";
+  }
+  std::cout << fixtures.size() << " fixture(s), " << human_size(total) << " in " << store.root().string() << "\n";
+  return exit_code::passed;
+}
+
+// The recipes named by the scenarios, filtered by --kernel/--image.
+struct Wanted {
+  std::map<std::string, KernelRecipe> kernels;  // by identity
+  std::map<std::string, ImageRecipe> images;
+};
+
+Wanted wanted_fixtures(const std::vector<Scenario>& scenarios, const Options& options) {
+  Wanted wanted;
+  auto chosen = [](const std::vector<std::string>& names, const std::string& name) {
+    return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+  };
+  bool only_images = !options.images.empty() && options.kernels.empty();
+  bool only_kernels = !options.kernels.empty() && options.images.empty();
+  for (const auto& scenario : scenarios) {
+    std::set<std::string> used_kernels, used_images;
+    for (const auto& vm : scenario.vms) {
+      if (vm.boot == BootMode::direct) used_kernels.insert(vm.kernel);
+      used_images.insert(vm.image);
+    }
+    for (const auto& [name, recipe] : scenario.kernels)
+      if (!only_images && used_kernels.count(name) && chosen(options.kernels, name))
+        wanted.kernels.emplace(recipe.defined_in.string() + "#" + name, recipe);
+    for (const auto& [name, recipe] : scenario.images)
+      if (!only_kernels && used_images.count(name) && chosen(options.images, name))
+        wanted.images.emplace(recipe.defined_in.string() + "#" + name, recipe);
+  }
+  return wanted;
+}
+
+}  // namespace
+
+int command_build(const Options& options) {
+  FixtureStore store(FixtureStore::default_root(options.cache_dir));
+  if (options.list) return list_store(store);
+  std::vector<std::string> paths = options.arguments;
+  if (paths.empty()) paths.push_back("scenarios");
+  Diagnostics diagnostics;
+  std::vector<Scenario> scenarios = load_scenarios(paths, diagnostics);
+  if (!diagnostics.empty()) {
+    for (const auto& d : diagnostics.sorted()) std::cerr << d.str() << "\n";
+    return exit_code::usage;
+  }
+  if (::geteuid() != 0) {
+    std::cerr << "meros-test build: building images needs root (chroot for hooks, file ownership in the image)\n";
+    return exit_code::environment;
+  }
+  SystemProcessRunner runner;
+  FileHashCache hashes(store.file_hash_cache());
+  ConsoleReporter reporter(options.verbosity);
+  BuildContext context{store, runner, hashes, reporter, static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
+  Wanted wanted = wanted_fixtures(scenarios, options);
+  std::set<std::string> referenced;
+  int failures = 0;
+  for (const auto& [identity, recipe] : wanted.kernels) {
+    auto built = ensure_kernel(recipe, context);
+    if (built) referenced.insert(built->key);
+    else {
+      ++failures;
+      std::cerr << "error: " << built.error().message << "\n";
+    }
+  }
+  for (const auto& [identity, recipe] : wanted.images) {
+    auto built = ensure_image(recipe, context);
+    if (built) referenced.insert(built->key);
+    else {
+      ++failures;
+      std::cerr << "error: " << built.error().message << "\n";
+    }
+  }
+  hashes.save();
+  if (options.prune && failures == 0) {
+    for (const auto& fixture : store.list()) {
+      if (referenced.count(fixture.key)) continue;
+      std::cout << "pruning " << to_string(fixture.kind) << " " << fixture.manifest.value("name", "?") << " (" << fixture.key.substr(0, 12) << ")\n";
+      if (auto removed = store.remove(fixture); !removed) std::cerr << "error: " << removed.error().message << "\n";
+    }
+  }
+  return failures ? exit_code::test_failed : exit_code::passed;
+}
+
+}  // namespace meros

@@ -1,0 +1,40 @@
+#include "cli/console_reporter.h"
+
+#include <unistd.h>
+
+#include <iostream>
+
+namespace meros {
+
+ConsoleReporter::ConsoleReporter(int verbosity) : terminal_(::isatty(STDERR_FILENO) != 0), verbosity_(verbosity) {}
+
+ConsoleReporter::~ConsoleReporter() { clear_status(); }
+
+void ConsoleReporter::clear_status() {
+  if (status_shown_) std::cerr << "\r\033[K" << std::flush;
+  status_shown_ = false;
+}
+
+void ConsoleReporter::info(const std::string& line) {
+  clear_status();
+  std::cerr << line << "\n";
+}
+
+void ConsoleReporter::progress(const std::string& fixture, const std::string& step, int done, int total) {
+  std::string text = fixture + ": " + step;
+  if (done > 0) text += " " + std::to_string(done) + (total > 0 ? "/" + std::to_string(total) : " objects");
+  if (terminal_) {
+    std::cerr << "\r\033[K" << text << std::flush;
+    status_shown_ = true;
+    return;
+  }
+  // Plain output: each new step, and a count at most every 20 s.
+  auto now = std::chrono::steady_clock::now();
+  if (step != last_step_ || verbosity_ > 0 || now - last_plain_ > std::chrono::seconds(20)) {
+    std::cerr << text << "\n";
+    last_step_ = step;
+    last_plain_ = now;
+  }
+}
+
+}  // namespace meros

@@ -1,0 +1,28 @@
+// Shows fixture build progress: on a terminal one line rewritten in place
+// with the current step, in CI plain lines at a calm rate.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "fixture/builder.h"
+
+namespace meros {
+
+class ConsoleReporter : public BuildReporter {
+ public:
+  explicit ConsoleReporter(int verbosity);
+  ~ConsoleReporter() override;
+  void info(const std::string& line) override;
+  void progress(const std::string& fixture, const std::string& step, int done, int total) override;
+
+ private:
+  void clear_status();
+  bool terminal_;
+  int verbosity_;
+  bool status_shown_ = false;
+  std::string last_step_;
+  std::chrono::steady_clock::time_point last_plain_;
+};
+
+}  // namespace meros
