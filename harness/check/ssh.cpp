@@ -1,0 +1,151 @@
+#include "check/ssh.h"
+
+#include <libssh/libssh.h>
+#include <unistd.h>
+
+#include <sstream>
+
+namespace meros {
+
+std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string guest_command_with_timeout(const std::string& command, std::chrono::milliseconds timeout) {
+  long seconds = std::max<long>(1, static_cast<long>((timeout.count() + 999) / 1000));
+  // The harness's busybox is in every image; fall back to a plain shell
+  // when an image lacks it (the channel close still ends the session).
+  return "if [ -x /opt/meros/bin/busybox ]; then exec /opt/meros/bin/busybox timeout -s KILL " + std::to_string(seconds) +
+         " sh -c " + shell_quote(command) + "; else exec sh -c " + shell_quote(command) + "; fi";
+}
+
+std::string public_key_core(const std::string& line) {
+  std::istringstream in(line);
+  std::string type, base64;
+  in >> type >> base64;
+  return type + " " + base64;
+}
+
+struct LibsshClient::Session {
+  ssh_session handle = nullptr;
+  ~Session() {
+    if (!handle) return;
+    ssh_disconnect(handle);
+    ssh_free(handle);
+  }
+};
+
+LibsshClient::~LibsshClient() = default;
+
+Result<std::unique_ptr<LibsshClient>> LibsshClient::connect(const SshTarget& target) {
+  std::unique_ptr<LibsshClient> client(new LibsshClient());
+  if (auto status = client->open(target); !status) return status.error();
+  return client;
+}
+
+namespace {
+
+std::string session_error(ssh_session session) { return ssh_get_error(session); }
+
+Status check_host_key(ssh_session session, const SshTarget& target) {
+  ssh_key key = nullptr;
+  if (ssh_get_server_publickey(session, &key) != SSH_OK) return make_error("the guest sent no host key");
+  char* base64 = nullptr;
+  ssh_pki_export_pubkey_base64(key, &base64);
+  std::string seen = std::string(ssh_key_type_to_char(ssh_key_type(key))) + " " + (base64 ? base64 : "");
+  ssh_string_free_char(base64);
+  ssh_key_free(key);
+  if (seen == public_key_core(target.pinned_host_key)) return {};
+  return make_error("host key mismatch: the guest offered " + seen + ", its image recorded " +
+                    public_key_core(target.pinned_host_key) + "; no command was run");
+}
+
+Status authenticate(ssh_session session, const SshTarget& target) {
+  ssh_key key = nullptr;
+  if (ssh_pki_import_privkey_file(target.private_key_file.c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK)
+    return make_error("cannot read the client key " + target.private_key_file);
+  int rc = ssh_userauth_publickey(session, nullptr, key);
+  ssh_key_free(key);
+  if (rc != SSH_AUTH_SUCCESS) return make_error("the guest refused the client key for user " + target.user + ": " + session_error(session));
+  return {};
+}
+
+}  // namespace
+
+Status LibsshClient::open(const SshTarget& target) {
+  host_ = target.host;
+  auto fd = target.connect_socket();
+  if (!fd) return fd.error();
+  session_ = std::make_unique<Session>();
+  session_->handle = ssh_new();
+  ssh_session s = session_->handle;
+  bool no = false;
+  long timeout_s = std::max<long>(1, static_cast<long>(target.connect_timeout.count() / 1000));
+  socket_t socket = *fd;
+  ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
+  ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str());
+  ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
+  ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, "/dev/null");
+  ssh_options_set(s, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+  ssh_options_set(s, SSH_OPTIONS_TIMEOUT, &timeout_s);
+  ssh_options_set(s, SSH_OPTIONS_FD, &socket);
+  if (ssh_connect(s) != SSH_OK) return make_error("ssh to " + host_ + ": " + session_error(s));
+  if (auto status = check_host_key(s, target); !status) return make_error("ssh to " + host_ + ": " + status.error().message);
+  if (auto status = authenticate(s, target); !status) return make_error("ssh to " + host_ + ": " + status.error().message);
+  return {};
+}
+
+namespace {
+
+// Reads whatever both streams have, waiting at most wait_ms.
+void drain(ssh_channel channel, CommandResult& result, int wait_ms) {
+  char buffer[16384];
+  for (int is_stderr : {0, 1}) {
+    int n = ssh_channel_read_timeout(channel, buffer, sizeof buffer, is_stderr, is_stderr ? 0 : wait_ms);
+    if (n > 0) (is_stderr ? result.stderr_text : result.stdout_text).append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono::milliseconds timeout,
+                                        const std::string& stdin_data) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto started = std::chrono::steady_clock::now();
+  ssh_session s = session_->handle;
+  ssh_channel channel = ssh_channel_new(s);
+  if (!channel || ssh_channel_open_session(channel) != SSH_OK) {
+    if (channel) ssh_channel_free(channel);
+    return make_error("ssh to " + host_ + ": cannot open a channel: " + session_error(s));
+  }
+  std::string remote = guest_command_with_timeout(command, timeout);
+  if (ssh_channel_request_exec(channel, remote.c_str()) != SSH_OK) {
+    ssh_channel_free(channel);
+    return make_error("ssh to " + host_ + ": cannot run the command: " + session_error(s));
+  }
+  if (!stdin_data.empty()) ssh_channel_write(channel, stdin_data.data(), static_cast<uint32_t>(stdin_data.size()));
+  ssh_channel_send_eof(channel);
+  CommandResult result;
+  // A grace period beyond the guest-side timeout, for the kill to arrive.
+  auto deadline = started + timeout + std::chrono::seconds(2);
+  while (!ssh_channel_is_eof(channel)) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      result.timed_out = true;
+      break;
+    }
+    drain(channel, result, 50);
+    if (ssh_channel_is_closed(channel)) break;
+  }
+  drain(channel, result, 0);
+  if (!result.timed_out) result.exit_code = ssh_channel_get_exit_status(channel);
+  // busybox timeout -s KILL makes the shell die of signal 9: exit 137.
+  if (result.exit_code == 137 && std::chrono::steady_clock::now() - started >= timeout) result.timed_out = true;
+  ssh_channel_close(channel);
+  ssh_channel_free(channel);
+  result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  return result;
+}
+
+}  // namespace meros

@@ -1,0 +1,168 @@
+// LibsshClient against a real dropbear on loopback. dropbear reads
+// authorized_keys from the user's home, so it runs in a private mount
+// namespace where a temporary directory is bind-mounted over /root: the
+// real /root/.ssh is never touched.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <libssh/libssh.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "check/ssh.h"
+#include "util/process.h"
+
+namespace meros {
+namespace {
+
+namespace fs = std::filesystem;
+
+Result<int> connect_loopback(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd);
+    return make_error("connect to port " + std::to_string(port) + " failed");
+  }
+  return fd;
+}
+
+std::string generate_client_key(const fs::path& dir) {
+  ssh_key key = nullptr;
+  ssh_pki_generate(SSH_KEYTYPE_ED25519, 0, &key);
+  ssh_pki_export_privkey_file(key, nullptr, nullptr, nullptr, (dir / "id_ed25519").c_str());
+  char* base64 = nullptr;
+  ssh_pki_export_pubkey_base64(key, &base64);
+  std::string line = std::string("ssh-ed25519 ") + base64;
+  ssh_string_free_char(base64);
+  ssh_key_free(key);
+  return line;
+}
+
+class SshAgainstDropbear : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root (private mount namespace for dropbear)";
+    if (!find_program("dropbear") || !find_program("unshare")) GTEST_SKIP() << "dropbear or unshare missing";
+    dir_ = fs::path(testing::TempDir()) / ("meros-ssh-" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "home/.ssh");
+    fs::permissions(dir_ / "home", fs::perms::owner_all);
+    fs::permissions(dir_ / "home/.ssh", fs::perms::owner_all);
+    std::ofstream(dir_ / "home/.ssh/authorized_keys") << generate_client_key(dir_) << "\n";
+    SystemProcessRunner runner;
+    auto keygen = runner.run({.argv = {"dropbearkey", "-t", "ed25519", "-f", (dir_ / "hostkey").string()}});
+    ASSERT_TRUE(keygen && keygen->ok());
+    auto pub = runner.run({.argv = {"dropbearkey", "-y", "-f", (dir_ / "hostkey").string()}});
+    for (std::istringstream in(pub->output); std::getline(in, host_key_);)
+      if (host_key_.starts_with("ssh-ed25519")) break;
+    port_ = 20000 + ::getpid() % 20000;
+    start_dropbear();
+  }
+
+  void start_dropbear() {
+    server_ = ::fork();
+    if (server_ == 0) {
+      std::string script = "mount --bind \"$1\" /root && exec dropbear -F -E -s -p 127.0.0.1:$2 -r \"$3\" 2>/dev/null";
+      execlp("unshare", "unshare", "--mount", "--propagation", "private", "sh", "-c", script.c_str(), "sh",
+             (dir_ / "home").c_str(), std::to_string(port_).c_str(), (dir_ / "hostkey").c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (auto fd = connect_loopback(port_)) {
+        ::close(*fd);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    FAIL() << "dropbear did not start";
+  }
+
+  void TearDown() override {
+    if (server_ > 0) {
+      ::kill(server_, SIGTERM);
+      ::waitpid(server_, nullptr, 0);
+    }
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  SshTarget target() const {
+    SshTarget t;
+    t.host = "127.0.0.1";
+    t.private_key_file = (dir_ / "id_ed25519").string();
+    t.pinned_host_key = host_key_;
+    int port = port_;
+    t.connect_socket = [port] { return connect_loopback(port); };
+    return t;
+  }
+
+  fs::path dir_;
+  std::string host_key_;
+  int port_ = 0;
+  pid_t server_ = -1;
+};
+
+TEST_F(SshAgainstDropbear, RunsCommandsWithExitCodeAndBothStreams) {
+  auto client = LibsshClient::connect(target());
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto result = (*client)->run("echo out; echo err >&2; exit 3", std::chrono::seconds(10));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_EQ(result->stdout_text, "out\n");
+  EXPECT_EQ(result->stderr_text, "err\n");
+  EXPECT_FALSE(result->timed_out);
+}
+
+TEST_F(SshAgainstDropbear, FeedsStandardInput) {
+  auto client = LibsshClient::connect(target());
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto result = (*client)->run("cat", std::chrono::seconds(10), "line one\nline two\n");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->stdout_text, "line one\nline two\n");
+}
+
+TEST_F(SshAgainstDropbear, ReusesOneSessionForManyCommands) {
+  auto client = LibsshClient::connect(target());
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  for (int i = 0; i < 20; ++i) {
+    auto result = (*client)->run("echo " + std::to_string(i), std::chrono::seconds(10));
+    ASSERT_TRUE(result.ok());
+    EXPECT_EQ(result->stdout_text, std::to_string(i) + "\n");
+  }
+}
+
+TEST_F(SshAgainstDropbear, StopsWaitingAtTheTimeout) {
+  auto client = LibsshClient::connect(target());
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto started = std::chrono::steady_clock::now();
+  auto result = (*client)->run("sleep 30", std::chrono::seconds(1));
+  ASSERT_TRUE(result.ok());
+  EXPECT_TRUE(result->timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));
+}
+
+TEST_F(SshAgainstDropbear, RefusesAHostKeyOtherThanThePinnedOne) {
+  SshTarget t = target();
+  t.pinned_host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOf3m1rSj9MXsGdyiNiCmeP0UqDBfVTWUx0X1N0gkEyR";
+  auto client = LibsshClient::connect(t);
+  ASSERT_FALSE(client.ok());
+  EXPECT_NE(client.error().message.find("host key mismatch"), std::string::npos) << client.error().message;
+}
+
+TEST(GuestCommand, QuotesForTheGuestShell) {
+  EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
+  EXPECT_NE(guest_command_with_timeout("echo hi", std::chrono::milliseconds(1500)).find("timeout -s KILL 2 sh -c 'echo hi'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace meros
