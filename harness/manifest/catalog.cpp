@@ -92,7 +92,7 @@ std::optional<KernelRecipe> FixtureCatalog::kernel(const fs::path& scenario_dir,
   if (auto node = load_yaml_file(*file, yaml)) {
     fs::path root = fixtures_root_of(*file, 2);
     RecipeSource source{yaml, *file, PathScope{file->parent_path(), {root}, "the fixtures directory"}};
-    recipe = parse_kernel_recipe(source, *node, name, "kernel " + name);
+    recipe = parse_kernel_recipe(source, *node, name, "kernels." + name);
   }
   diagnostics.append(errors);
   kernels_[*file] = recipe;
@@ -110,7 +110,7 @@ std::optional<ImageRecipe> FixtureCatalog::image(const fs::path& scenario_dir, c
   if (auto node = load_yaml_file(*file, yaml)) {
     fs::path root = fixtures_root_of(*file, 3);
     RecipeSource source{yaml, *file, PathScope{file->parent_path(), {root}, "the fixtures directory"}};
-    recipe = parse_image_recipe(source, *node, name, "image " + name, file->parent_path());
+    recipe = parse_image_recipe(source, *node, name, "images." + name, file->parent_path());
   }
   diagnostics.append(errors);
   images_[*file] = recipe;

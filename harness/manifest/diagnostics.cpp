@@ -5,6 +5,7 @@
 namespace meros {
 
 std::string Diagnostic::str() const {
+  if (mark.file.empty()) return message;
   if (mark.line <= 0) return mark.file + ": " + message;
   return mark.file + ":" + std::to_string(mark.line) + ":" + std::to_string(mark.column) + ": " + message;
 }

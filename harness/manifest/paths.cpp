@@ -18,7 +18,11 @@ bool inside_any(const fs::path& path, const std::vector<fs::path>& roots, bool c
 Status check_kind(const fs::path& resolved, std::string_view text, PathWant want) {
   std::error_code ec;
   auto status = fs::status(resolved, ec);
-  if (!fs::exists(status)) return make_error(quote(text) + " does not exist");
+  if (!fs::exists(status)) {
+    if (fs::is_symlink(fs::symlink_status(resolved, ec)))
+      return make_error(quote(text) + " is a symlink to " + quote(fs::read_symlink(resolved, ec).string()) + ", which does not exist");
+    return make_error(quote(text) + " does not exist");
+  }
   if (want == PathWant::file && fs::is_directory(status))
     return make_error(quote(text) + " is a directory; a file is expected here");
   if (want == PathWant::directory && !fs::is_directory(status))

@@ -1,6 +1,8 @@
 #include "manifest/recipes.h"
 #include "util/text.h"
 
+#include "manifest/parser.h"
+
 #include <algorithm>
 #include <regex>
 
@@ -35,7 +37,7 @@ void read_tarball(const RecipeSource& source, const MapReader& map, KernelRecipe
     if (!tarball->starts_with("https://"))
       source.file.error(map.value_mark("tarball"), map.what() + ".tarball: only https:// URLs are accepted");
     recipe.tarball = *tarball;
-    if (!recipe.sha256)
+    if (!map.has("sha256"))
       source.file.error(map.key_mark("tarball"), map.what() + ".tarball: a URL needs 'sha256:' with the archive's checksum");
     return;
   }
@@ -50,7 +52,11 @@ void read_base(const RecipeSource& source, const MapReader& map, KernelRecipe& r
     recipe.base = *base;
     return;
   }
-  if (base->find('/') == std::string::npos && !base->ends_with(".config") && !base->ends_with("config")) {
+  // A word that names no file is a misspelt choice, not a missing file.
+  std::error_code ec;
+  bool looks_like_path = base->find('/') != std::string::npos || base->ends_with(".config") ||
+                         fs::exists(source.scope.base_dir / *base, ec);
+  if (!looks_like_path) {
     source.file.error(map.value_mark("base"), map.what() + ".base: expected tinyconfig, defconfig or the path of a full .config, got " +
                                                   quote(*base) + did_you_mean(*base, {"tinyconfig", "defconfig"}));
     return;
@@ -89,7 +95,10 @@ void read_options(const RecipeSource& source, const MapReader& map, KernelRecipe
     if (!name) continue;
     std::string bare = name->starts_with("CONFIG_") ? name->substr(7) : *name;
     if (!is_option_name(bare)) {
-      source.file.error(it->first, map.what() + ".options: " + quote(*name) + " is not a kconfig option name: use capitals, digits and '_', e.g. NF_TABLES");
+      std::string upper = bare;
+      std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+      std::string example = is_option_name(upper) ? "(did you mean " + quote(upper) + "?)" : "e.g. NF_TABLES";
+      source.file.error(it->first, map.what() + ".options: " + quote(*name) + " is not a kconfig option name: use capitals, digits and '_' " + example);
       continue;
     }
     auto value = read_string(source.file, it->second, map.what() + ".options." + *name);
@@ -114,20 +123,27 @@ bool is_valid_fixture_name(std::string_view name) {
 
 std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, const YAML::Node& node,
                                                 const std::string& name, const std::string& what) {
-  MapReader map(source.file, node, what, {"tarball", "sha256", "base", "fragments", "options", "path", "package"});
+  MapReader map(source.file, node, what, manifest_keys("kernels.<name>"));
   if (!map.is_map()) return std::nullopt;
   std::size_t errors_before = source.file.diagnostics().size();
   KernelRecipe recipe;
   recipe.name = name;
   recipe.defined_in = source.defined_in;
   recipe.mark = map.mark();
-  int kinds = map.has("tarball") + map.has("path") + map.has("package");
-  if (kinds != 1) {
-    source.file.error(map.mark(), what + ": a kernel recipe needs exactly one of 'tarball' (build from source), 'path' (a prebuilt image) or 'package' (a distribution kernel)");
+  std::vector<std::string> kinds;
+  for (const char* key : {"tarball", "path", "package"})
+    if (map.given(key)) kinds.push_back(key);
+  if (kinds.size() != 1) {
+    std::string has = kinds.empty() ? "none" : "'" + kinds[0] + "' and '" + kinds[1] + "'" + (kinds.size() > 2 ? " and '" + kinds[2] + "'" : "");
+    source.file.error(kinds.size() > 1 ? map.key_mark(kinds[1]) : map.mark(),
+                      what + ": a kernel recipe has exactly one of 'tarball' (build from source), 'path' (a prebuilt image) or "
+                             "'package' (a distribution kernel); this one has " + has);
     return std::nullopt;
   }
+  if (!map.require(kinds[0])) return std::nullopt;
   if (auto sha = map.string("sha256")) {
-    if (!is_sha256(*sha)) source.file.error(map.value_mark("sha256"), what + ".sha256: expected 64 hexadecimal digits");
+    if (!is_sha256(*sha))
+      source.file.error(map.value_mark("sha256"), what + ".sha256: expected 64 hexadecimal digits, got " + std::to_string(sha->size()) + " characters");
     else {
       recipe.sha256 = *sha;
       std::transform(recipe.sha256->begin(), recipe.sha256->end(), recipe.sha256->begin(), ::tolower);
@@ -195,10 +211,11 @@ void read_kind_fields(const RecipeSource& source, const MapReader& map, ImageRec
   }
   if (map.has("packages")) {
     if (image.kind != ImageKind::debian) only_for("packages", "debian");
-    else if (auto packages = map.string_list("packages")) {
-      for (const auto& p : *packages)
-        if (!std::regex_match(p, word)) source.file.error(map.value_mark("packages"), map.what() + ".packages: " + quote(p) + " is not a package name");
-      image.packages = *packages;
+    else if (auto packages = map.string_items("packages")) {
+      for (const auto& p : *packages) {
+        if (!std::regex_match(p.text, word)) source.file.error(p.mark, map.what() + ".packages: " + quote(p.text) + " is not a Debian package name");
+        image.packages.push_back(p.text);
+      }
     }
   }
   if (map.has("archive")) {
@@ -215,8 +232,7 @@ void read_kind_fields(const RecipeSource& source, const MapReader& map, ImageRec
 std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const YAML::Node& node,
                                               const std::string& name, const std::string& what,
                                               const fs::path& default_layer_dir) {
-  MapReader map(source.file, node, what,
-                {"distribution", "suite", "packages", "size", "includes", "hooks", "archive", "use", "root"});
+  MapReader map(source.file, node, what, manifest_keys("images.<name>"));
   if (!map.is_map()) return std::nullopt;
   std::size_t errors_before = source.file.diagnostics().size();
   ImageRecipe image;
@@ -236,12 +252,13 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
   }
   read_kind_fields(source, map, image);
   if (auto size = map.size("size")) {
-    if (*size < (8ull << 20)) source.file.error(map.value_mark("size"), what + ".size: an image needs at least 8M");
+    if (*size < (8ull << 20)) source.file.error(map.value_mark("size"), what + ".size: an image needs at least 8M, got " + quote(map.get("size").Scalar()));
     else image.size = *size;
   }
   if (auto root = map.string("root")) {
     static const std::regex device("/dev/[a-z0-9/]+");
-    if (!std::regex_match(*root, device)) source.file.error(map.value_mark("root"), what + ".root: expected a device such as /dev/vda or /dev/vda1");
+    if (!std::regex_match(*root, device))
+      source.file.error(map.value_mark("root"), what + ".root: expected a device such as /dev/vda or /dev/vda1, got " + quote(*root));
     else image.root = *root;
   }
   read_layer_dirs(source, map, image, default_layer_dir);
