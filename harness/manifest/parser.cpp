@@ -279,7 +279,7 @@ class ScenarioParser {
     if (!top.has("virtual_machines")) {
       if (top.given("virtual_machines"))
         yaml_.error(top.key_mark("virtual_machines"), "virtual_machines: a scenario needs at least one VM, got nothing");
-      else
+      else if (!top.misspelt("virtual_machines"))
         yaml_.error(top.mark(), "missing required key 'virtual_machines' at the top level: a scenario needs at least one VM");
       return;
     }
@@ -318,10 +318,8 @@ class ScenarioParser {
     parse_vm_platform(map, vm);
     parse_vm_fixtures(map, vm);
     parse_vm_resources(map, vm);
-    std::size_t errors_before = yaml_.diagnostics().size();
-    parse_vm_networks(map, vm);
     // Checks naming this VM's interfaces would only repeat these errors.
-    if (yaml_.diagnostics().size() != errors_before) incomplete_vms_.insert(name);
+    if (!parse_vm_networks(map, vm)) incomplete_vms_.insert(name);
     parse_vm_extras(map, vm);
     vm_index_[name] = scenario_.vms.size();
     scenario_.vms.push_back(std::move(vm));
@@ -412,34 +410,38 @@ class ScenarioParser {
     if (auto args = map.string_list("qemu_args")) vm.qemu_args = *args;
   }
 
-  void parse_vm_networks(const MapReader& map, VirtualMachine& vm) {
-    if (!map.has("networks")) return;
-    YAML::Node list = map.get("networks");
+  // False when an interface could not be read, so the VM lacks one.
+  bool parse_vm_networks(const MapReader& map, VirtualMachine& vm) {
+    if (!map.has("networks")) return !map.misspelt("networks");
+    const YAML::Node list = map.get("networks");
     if (!list.IsSequence()) {
       yaml_.error(map.value_mark("networks"), map.what() + ".networks: expected a list of interfaces such as [{bridge: lan, ip_addr: 10.0.10.21}], got " + describe_node(list));
-      return;
+      return false;
     }
-    if (list.size() > 16) yaml_.error(map.value_mark("networks"), map.what() + ".networks: at most 16 interfaces");
-    for (std::size_t i = 0; i < list.size() && i < 16; ++i) parse_network(map.what() + ".networks[" + std::to_string(i) + "]", list[i], vm);
+    bool complete = true;
+    if (list.size() > 16) {
+      yaml_.error(map.value_mark("networks"), map.what() + ".networks: a VM has at most 16 interfaces, got " + std::to_string(list.size()));
+      complete = false;
+    }
+    for (std::size_t i = 0; i < list.size() && i < 16; ++i)
+      complete &= parse_network(map.what() + ".networks[" + std::to_string(i) + "]", list[i], vm);
+    return complete;
   }
 
-  void parse_network(const std::string& what, const YAML::Node& node, VirtualMachine& vm) {
+  bool parse_network(const std::string& what, const YAML::Node& node, VirtualMachine& vm) {
     MapReader map(yaml_, node, what, manifest_keys("networks[]"));
-    if (!map.is_map() || !map.require("bridge")) return;
+    if (!map.is_map() || !map.require("bridge")) return false;
     NetworkAttachment net;
     net.mark = map.mark();
     auto bridge_name = map.string("bridge");
-    if (!bridge_name) return;
+    if (!bridge_name) return false;
     const Bridge* bridge = scenario_.find_bridge(*bridge_name);
     if (!bridge) {
-      if (bridge_names_.count(*bridge_name)) {
-        incomplete_vms_.insert(vm.name);  // the bridge's own errors are reported
-        return;
-      }
+      if (bridge_names_.count(*bridge_name)) return false;  // the bridge's own errors are reported
       std::vector<std::string> names(bridge_names_.begin(), bridge_names_.end());
       yaml_.error(map.value_mark("bridge"), what + ".bridge: unknown bridge " + quote(*bridge_name) + did_you_mean(*bridge_name, names) +
                                                 (names.empty() ? ": the scenario defines no bridges:" : ""));
-      return;
+      return false;
     }
     for (std::size_t i = 0; i < vm.networks.size(); ++i)
       if (vm.networks[i].bridge == *bridge_name)
@@ -449,6 +451,7 @@ class ScenarioParser {
     if (auto ip = map.string("ip_addr")) net.ip = check_address(*ip, *bridge, map.value_mark("ip_addr"), what);
     parse_network_model(map, vm, net);
     vm.networks.push_back(net);
+    return true;
   }
 
   std::optional<Ipv4> check_address(const std::string& text, const Bridge& bridge, const SourceMark& mark, const std::string& what) {
@@ -610,6 +613,7 @@ void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::
   std::vector<std::string> present;
   for (const auto& action : kActions)
     if (map.given(action)) present.push_back(action);
+  if (present.empty() && std::any_of(kActions.begin(), kActions.end(), [&](const std::string& a) { return map.misspelt(a); })) return;
   if (present.size() != 1) {
     std::string found = present.empty() ? "none" : join_and(present);
     yaml_.error(present.size() > 1 ? map.key_mark(present[1]) : map.mark(),
@@ -624,9 +628,13 @@ void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::
   }
   if (auto retries = map.integer("retries", 0, 100)) step.retries = static_cast<int>(*retries);
   if (action != "run") {
-    for (const char* key : {"vm", "expect"})
-      if (map.given(key))
-        yaml_.error(map.key_mark(key), what + "." + key + ": only a run step takes '" + key + "'; a " + action + " step names its VMs inside " + action + ":");
+    if (map.given("vm"))
+      yaml_.error(map.key_mark("vm"), what + ".vm: only a run step takes 'vm'; " +
+                                          (action == "matrix" ? std::string("a matrix names its VMs in its rows") : "a " + action + " step names its VM inside " + action + ":"));
+    if (map.given("expect"))
+      yaml_.error(map.key_mark("expect"), what + ".expect: only a run step takes 'expect'" +
+                                              (action == "reach" ? std::string("; a reach step has its expect inside reach:")
+                                               : action == "matrix" ? std::string("; a matrix row ends with its expect") : std::string()));
   }
   if (action == "run") parse_run(map, step);
   else if (action == "reach") parse_reach(map, step);

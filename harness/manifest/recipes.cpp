@@ -133,8 +133,10 @@ std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, cons
   std::vector<std::string> kinds;
   for (const char* key : {"tarball", "path", "package"})
     if (map.given(key)) kinds.push_back(key);
+  if (kinds.empty() && (map.misspelt("tarball") || map.misspelt("path") || map.misspelt("package"))) return std::nullopt;
   if (kinds.size() != 1) {
-    std::string has = kinds.empty() ? "none" : "'" + kinds[0] + "' and '" + kinds[1] + "'" + (kinds.size() > 2 ? " and '" + kinds[2] + "'" : "");
+    std::string has = kinds.empty() ? "none" : kinds.size() == 2 ? "'" + kinds[0] + "' and '" + kinds[1] + "'"
+                                                                  : "'" + kinds[0] + "', '" + kinds[1] + "' and '" + kinds[2] + "'";
     source.file.error(kinds.size() > 1 ? map.key_mark(kinds[1]) : map.mark(),
                       what + ": a kernel recipe has exactly one of 'tarball' (build from source), 'path' (a prebuilt image) or "
                              "'package' (a distribution kernel); this one has " + has);

@@ -86,7 +86,9 @@ MapReader::MapReader(const YamlFile& file, const YAML::Node& node, std::string w
     }
     if (std::find(known_keys.begin(), known_keys.end(), name) == known_keys.end()) {
       std::string where = what_.empty() ? "at the top level" : "in " + what_;
-      file.error(key, "unknown key " + quote(name) + " " + where + did_you_mean(name, known_keys));
+      auto suggestion = suggest(name, known_keys);
+      if (suggestion) suggested_.push_back(*suggestion);
+      file.error(key, "unknown key " + quote(name) + " " + where + (suggestion ? " (did you mean " + quote(*suggestion) + "?)" : ""));
       continue;
     }
     if (it->second.IsNull()) null_entries_.emplace_back(key, it->second);
@@ -128,8 +130,13 @@ std::string MapReader::field(std::string_view key) const {
   return what_.empty() ? std::string(key) : what_ + "." + std::string(key);
 }
 
+bool MapReader::misspelt(std::string_view key) const {
+  return std::find(suggested_.begin(), suggested_.end(), key) != suggested_.end();
+}
+
 bool MapReader::require(std::string_view key) const {
   if (has(key)) return true;
+  if (misspelt(key) && !find(key)) return false;
   std::string where = what_.empty() ? "at the top level" : "in " + what_;
   if (const auto* entry = find(key)) {
     file_.error(file_.mark(entry->first), quote(key) + " " + where + " needs a value");

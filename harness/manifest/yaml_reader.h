@@ -75,8 +75,12 @@ class MapReader {
     SourceMark mark;
   };
   std::optional<std::vector<Item>> string_items(std::string_view key) const;
-  // Reports that key is required when it is missing.
+  // Reports that key is required when it is missing, unless an unknown key
+  // was already reported with key as its suggestion.
   bool require(std::string_view key) const;
+  // True when an unknown key was reported with key as its suggestion
+  // ("form" for "from"): errors about key missing would repeat it.
+  bool misspelt(std::string_view key) const;
 
   const YamlFile& file() const { return file_; }
   // Keys in document order (first occurrence only).
@@ -92,6 +96,7 @@ class MapReader {
   bool is_map_ = false;
   std::vector<std::pair<YAML::Node, YAML::Node>> entries_;
   std::vector<std::pair<YAML::Node, YAML::Node>> null_entries_;  // "key:" or "key: null" = not given
+  std::vector<std::string> suggested_;  // suggestions made for unknown keys
 };
 
 // Free readers for nodes that are not under a MapReader (list items).

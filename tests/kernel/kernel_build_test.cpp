@@ -74,5 +74,20 @@ TEST_F(KernelBuild, BuildsTheDefaultKernelOnceThenFindsItCached) {
   EXPECT_NE(reporter.lines.back().find("cached"), std::string::npos);
 }
 
+// A distribution kernel: downloaded, unpacked, its modules put into an
+// initramfs in load order.
+TEST_F(KernelBuild, BuildsADebianPackageKernelWithAnInitramfs) {
+  KernelRecipe recipe;
+  recipe.name = "cloud";
+  recipe.kind = KernelKind::package;
+  recipe.package = "linux-image-cloud-amd64";
+  recipe.defined_in = "kernel_build_test";
+  auto built = ensure_kernel(recipe, context);
+  ASSERT_TRUE(built.ok()) << built.error().message;
+  EXPECT_TRUE(fs::exists(built->artifact()));
+  EXPECT_TRUE(fs::exists(built->dir / "initrd.img"));
+  EXPECT_GT(built->manifest.value("modules", 0), 10);
+}
+
 }  // namespace
 }  // namespace meros

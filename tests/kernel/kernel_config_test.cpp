@@ -48,3 +48,27 @@ TEST(KernelInputs, OptionOrderDoesNotChangeTheKey) {
 
 }  // namespace
 }  // namespace meros
+
+#include "fixture/package_kernel.h"
+
+namespace meros {
+namespace {
+
+TEST(PackageKernel, OrdersModulesAfterTheirDependencies) {
+  std::string dep =
+      "kernel/fs/ext4/ext4.ko: kernel/fs/jbd2/jbd2.ko kernel/fs/mbcache.ko\n"
+      "kernel/fs/jbd2/jbd2.ko:\n"
+      "kernel/fs/mbcache.ko:\n"
+      "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko\n"
+      "kernel/drivers/virtio/virtio.ko:\n";
+  std::vector<std::string> missing;
+  auto order = modules_load_order(dep, {"virtio-blk", "ext4", "nf_tables"}, missing);
+  ASSERT_EQ(order.size(), 5u);
+  EXPECT_EQ(order[0], "kernel/drivers/virtio/virtio.ko");
+  EXPECT_EQ(order[1], "kernel/drivers/block/virtio_blk.ko");
+  EXPECT_EQ(order[4], "kernel/fs/ext4/ext4.ko");
+  EXPECT_EQ(missing, std::vector<std::string>{"nf_tables"});
+}
+
+}  // namespace
+}  // namespace meros
