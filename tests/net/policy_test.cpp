@@ -113,7 +113,8 @@ TEST(RangePrefix, RecognisesExactBlocksOnly) {
 TEST(NftIfnameOrder, ComparesNamesAsHostEndianIntegers) {
   // The last bytes weigh most: longer names sort after shorter ones.
   EXPECT_TRUE(nft_ifname_less("web-m", "client-m"));
-  EXPECT_TRUE(nft_ifname_less("br-app", "br-lan"));
+  EXPECT_TRUE(nft_ifname_less("br-lan", "br-app"));  // 'n' < 'p' in the last byte
+  EXPECT_FALSE(nft_ifname_less("br-app", "br-lan"));
   EXPECT_FALSE(nft_ifname_less("br-lan", "br-lan"));
 }
 

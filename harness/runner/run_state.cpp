@@ -1,0 +1,127 @@
+#include "runner/run_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace meros {
+
+std::optional<unsigned long long> process_start_time(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(in, text)) return std::nullopt;
+  // The command name may hold spaces and parentheses: fields start after the last ')'.
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  for (int index = 3; fields >> field; ++index)
+    if (index == 22) return std::stoull(field);
+  return std::nullopt;
+}
+
+ProcessIdentity current_process() {
+  int pid = static_cast<int>(::getpid());
+  return {pid, process_start_time(pid).value_or(0)};
+}
+
+bool is_alive(const ProcessIdentity& process) {
+  if (process.pid <= 0) return false;
+  auto start = process_start_time(process.pid);
+  return start && *start == process.start_time;
+}
+
+namespace {
+
+nlohmann::json identity_json(const ProcessIdentity& p) { return {{"pid", p.pid}, {"start_time", p.start_time}}; }
+
+ProcessIdentity identity_from(const nlohmann::json& j) {
+  return {j.value("pid", 0), j.value("start_time", 0ull)};
+}
+
+}  // namespace
+
+nlohmann::json RunState::to_json() const {
+  nlohmann::json processes_json = nlohmann::json::array();
+  for (const auto& p : processes) processes_json.push_back(identity_json(p));
+  return {{"run_id", run_id}, {"scenario", scenario}, {"scenario_path", scenario_path}, {"mode", mode},
+          {"owner", identity_json(owner)}, {"created_at", created_at}, {"netns", netns},
+          {"processes", processes_json}, {"paths", paths}, {"details", details}};
+}
+
+Result<RunState> RunState::from_json(const nlohmann::json& json) {
+  try {
+    RunState state;
+    state.run_id = json.at("run_id").get<std::string>();
+    state.scenario = json.value("scenario", "");
+    state.scenario_path = json.value("scenario_path", "");
+    state.mode = json.value("mode", "test");
+    state.owner = identity_from(json.at("owner"));
+    state.created_at = json.value("created_at", "");
+    state.netns = json.value("netns", "");
+    for (const auto& p : json.value("processes", nlohmann::json::array())) state.processes.push_back(identity_from(p));
+    state.paths = json.value("paths", std::vector<std::string>{});
+    state.details = json.value("details", nlohmann::json::object());
+    return state;
+  } catch (const std::exception& e) {
+    return make_error(std::string("damaged run-state file: ") + e.what());
+  }
+}
+
+fs::path run_state_dir() {
+  if (const char* env = std::getenv("MEROS_TEST_RUN_DIR"); env && *env) return env;
+  return "/run/meros-test";
+}
+
+std::string new_run_id() {
+  std::random_device random;
+  static const char* digits = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 6; ++i) id += digits[random() % 16];
+  return id;
+}
+
+Status save_run_state(const fs::path& dir, const RunState& state) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  fs::path target = dir / (state.run_id + ".json");
+  fs::path temp = dir / ("." + state.run_id + ".json.tmp");
+  std::string text = state.to_json().dump(2) + "\n";
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return make_error("cannot write " + temp.string() + ": " + std::strerror(errno));
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return make_error("cannot write " + temp.string());
+  fs::rename(temp, target, ec);
+  if (ec) return make_error("cannot write " + target.string() + ": " + ec.message());
+  return {};
+}
+
+Status remove_run_state(const fs::path& dir, const std::string& run_id) {
+  std::error_code ec;
+  fs::remove(dir / (run_id + ".json"), ec);
+  if (ec) return make_error("cannot remove the run state of " + run_id + ": " + ec.message());
+  return {};
+}
+
+std::vector<RunState> load_run_states(const fs::path& dir) {
+  std::vector<RunState> states;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".json" || entry.path().filename().string().starts_with(".")) continue;
+    std::ifstream in(entry.path());
+    try {
+      if (auto state = RunState::from_json(nlohmann::json::parse(in))) states.push_back(*state);
+    } catch (const std::exception&) {
+      // an unreadable file is left for a human; gc reports nothing for it
+    }
+  }
+  std::sort(states.begin(), states.end(), [](const RunState& a, const RunState& b) { return a.created_at < b.created_at; });
+  return states;
+}
+
+}  // namespace meros

@@ -1,0 +1,55 @@
+// The run-state file of a scenario run: run id, owner (pid and its start
+// time, so a recycled pid is not mistaken for the owner) and every host
+// resource the run created. `meros-test gc` reads these files to remove
+// what a killed run left behind, and never touches a live run.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/result.h"
+
+namespace meros {
+
+namespace fs = std::filesystem;
+
+// A process identified beyond its pid.
+struct ProcessIdentity {
+  int pid = 0;
+  unsigned long long start_time = 0;  // field 22 of /proc/<pid>/stat
+};
+
+std::optional<unsigned long long> process_start_time(int pid);
+ProcessIdentity current_process();
+bool is_alive(const ProcessIdentity& process);
+
+struct RunState {
+  std::string run_id;
+  std::string scenario;        // its name
+  std::string scenario_path;   // manifest, absolute
+  std::string mode = "test";   // "test" (a run) or "up" (a constellation left running)
+  ProcessIdentity owner;
+  std::string created_at;      // ISO 8601
+  std::string netns;           // the scenario's namespace
+  std::vector<ProcessIdentity> processes;  // QEMU and helpers, killed by process group
+  std::vector<std::string> paths;          // overlay and temp directories to remove
+  nlohmann::json details = nlohmann::json::object();  // VMs, addresses, artifacts: for status/connect
+
+  nlohmann::json to_json() const;
+  static Result<RunState> from_json(const nlohmann::json& json);
+};
+
+// /run/meros-test, or $MEROS_TEST_RUN_DIR.
+fs::path run_state_dir();
+std::string new_run_id();
+
+// Writes state atomically as <dir>/<run id>.json.
+Status save_run_state(const fs::path& dir, const RunState& state);
+Status remove_run_state(const fs::path& dir, const std::string& run_id);
+std::vector<RunState> load_run_states(const fs::path& dir);
+
+}  // namespace meros

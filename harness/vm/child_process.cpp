@@ -1,0 +1,136 @@
+#include "vm/child_process.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "util/process.h"
+
+namespace meros::vm {
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Runs in the child between fork and exec. Only async-signal-safe calls:
+// the harness is multi-threaded.
+struct ChildSetup : bp::extend::handler {
+  int output_fd;
+  int netns_fd;
+  pid_t parent;
+
+  template <class Executor>
+  void on_exec_setup(Executor& exec) const {
+    // The harness may block signals in its threads; QEMU must see SIGTERM.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // The parent died before prctl took effect: nobody would kill us.
+    if (getppid() != parent) _exit(127);
+    if (output_fd >= 0) {
+      dup2(output_fd, STDOUT_FILENO);
+      dup2(output_fd, STDERR_FILENO);
+    }
+    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) {
+      exec.set_error(std::error_code(errno, std::system_category()), "cannot enter the network namespace");
+      _exit(127);
+    }
+  }
+};
+
+int decode_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
+
+}  // namespace
+
+Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
+  if (spec.argv.empty()) return make_error("no program given");
+  fs::path program = spec.argv[0];
+  if (program.filename() == program) {
+    auto found = find_program(spec.argv[0]);
+    if (!found) return make_error(spec.argv[0] + ": program not found on PATH");
+    program = *found;
+  }
+  int output_fd = -1;
+  if (spec.output_file) {
+    output_fd = ::open(spec.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (output_fd < 0) return make_error(spec.output_file->string() + ": cannot open: " + std::strerror(errno));
+  }
+  std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+  std::error_code ec;
+  bp::child child(bp::exe = program.string(), bp::args = args, bp::std_in < bp::null, bp::std_out > bp::null,
+                  bp::std_err > bp::null, ChildSetup{{}, output_fd, spec.netns_fd, ::getpid()}, ec);
+  if (output_fd >= 0) ::close(output_fd);
+  if (ec) return make_error(describe_command(spec.argv) + ": cannot start: " + ec.message());
+  pid_t pid = child.id();
+  // From here on the pid is ours to wait for, not Boost's.
+  child.detach();
+  return ChildProcess(pid);
+}
+
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), status_(other.status_) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
+  if (this != &other) {
+    kill_group();
+    pid_ = std::exchange(other.pid_, -1);
+    status_ = other.status_;
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() { kill_group(); }
+
+bool ChildProcess::is_alive() { return pid_ > 0 && !exit_code(); }
+
+std::optional<int> ChildProcess::exit_code() {
+  if (status_ || pid_ <= 0) return status_;
+  int status = 0;
+  pid_t got;
+  do got = ::waitpid(pid_, &status, WNOHANG);
+  while (got < 0 && errno == EINTR);
+  if (got == pid_) status_ = decode_status(status);
+  // ECHILD: someone else reaped it (a SIGCHLD=SIG_IGN host); it is gone.
+  if (got < 0) status_ = -1;
+  return status_;
+}
+
+bool ChildProcess::wait_for(Duration timeout, Clock& clock) {
+  auto deadline = clock.now() + timeout;
+  while (is_alive()) {
+    if (clock.now() >= deadline) return false;
+    clock.sleep_for(Duration(10));
+  }
+  return true;
+}
+
+void ChildProcess::signal_group(int sig) const {
+  if (pid_ > 0) ::kill(-pid_, sig);
+}
+
+bool ChildProcess::group_has_members() const { return pid_ > 0 && ::kill(-pid_, 0) == 0; }
+
+bool ChildProcess::kill_group() {
+  if (pid_ <= 0) return true;
+  // Once the child is reaped and its group empty, the id may be reused.
+  if (!is_alive() && !group_has_members()) return true;
+  signal_group(SIGKILL);
+  // A SIGKILLed process is gone within milliseconds unless stuck in the
+  // kernel (a hung KVM ioctl); give that a little while.
+  wait_for(Duration(2000));
+  for (int i = 0; i < 100 && group_has_members(); ++i) ::usleep(10'000);
+  return !group_has_members() && !is_alive();
+}
+
+}  // namespace meros::vm
