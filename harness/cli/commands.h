@@ -17,6 +17,7 @@ std::vector<Scenario> load_scenarios(const std::vector<std::string>& paths, Diag
 int command_validate(const Options& options);
 int command_list(const Options& options);
 int command_run(const Options& options);
+int command_build(const Options& options);
 int command_not_implemented(const Options& options);
 
 }  // namespace meros
