@@ -85,13 +85,6 @@ int command_list(const Options& options) {
   return exit_code::passed;
 }
 
-int command_run(const Options& options) {
-  std::vector<Scenario> scenarios;
-  if (!load_all(options, scenarios)) return exit_code::usage;
-  std::cerr << "meros-test run: running scenarios is not implemented yet\n";
-  return exit_code::environment;
-}
-
 int command_not_implemented(const Options& options) {
   std::cerr << "meros-test " << options.command << ": not implemented yet\n";
   return exit_code::environment;

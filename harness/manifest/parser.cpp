@@ -19,6 +19,13 @@ const std::vector<std::string> kActions = {"run", "reach", "matrix", "push", "pu
 constexpr std::size_t kMaxBridges = 256;
 constexpr std::size_t kMaxVms = 256;
 
+// True when text holds control characters other than those allowed.
+bool has_control_characters(std::string_view text, std::string_view allowed = "") {
+  return std::any_of(text.begin(), text.end(), [&](char c) {
+    return (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) && allowed.find(c) == std::string_view::npos;
+  });
+}
+
 // "a", "a and b", "a, b and c".
 std::string join_and(const std::vector<std::string>& words) {
   std::string out;
@@ -106,12 +113,16 @@ class ScenarioParser {
     scenario_.name = scenario_.file.filename() == "scenario.yml" ? scenario_.dir.filename().string()
                                                                  : scenario_.file.stem().string();
     if (auto name = top.string("name")) {
-      if (name->empty() || name->size() > 100 || name->find_first_of("\n\r\t") != std::string::npos)
+      if (name->empty() || name->size() > 100 || has_control_characters(*name))
         yaml_.error(top.value_mark("name"), "name: expected a one-line name of 1 to 100 characters, got " +
                                                 (name->size() > 100 ? "one of " + std::to_string(name->size()) : quote(*name)));
       else scenario_.name = *name;
     }
-    if (auto description = top.string("description")) scenario_.description = *description;
+    if (auto description = top.string("description")) {
+      if (has_control_characters(*description, "\n\t"))
+        yaml_.error(top.value_mark("description"), "description: control characters other than newlines and tabs are not allowed");
+      else scenario_.description = *description;
+    }
     if (auto tags = top.string_items("tags")) {
       static const std::regex tag("[A-Za-z0-9_.-]{1,64}");
       for (const auto& t : *tags) {
@@ -443,10 +454,12 @@ class ScenarioParser {
                                                 (names.empty() ? ": the scenario defines no bridges:" : ""));
       return false;
     }
-    for (std::size_t i = 0; i < vm.networks.size(); ++i)
-      if (vm.networks[i].bridge == *bridge_name)
-        yaml_.error(map.value_mark("bridge"), what + ".bridge: VM " + quote(vm.name) + " already has an interface on bridge " +
-                                                  quote(*bridge_name) + " (networks[" + std::to_string(i) + "]); give each bridge once");
+    for (std::size_t i = 0; i < vm.networks.size(); ++i) {
+      if (vm.networks[i].bridge != *bridge_name) continue;
+      yaml_.error(map.value_mark("bridge"), what + ".bridge: VM " + quote(vm.name) + " already has an interface on bridge " +
+                                                quote(*bridge_name) + " (networks[" + std::to_string(i) + "]); give each bridge once");
+      break;
+    }
     net.bridge = *bridge_name;
     if (auto ip = map.string("ip_addr")) net.ip = check_address(*ip, *bridge, map.value_mark("ip_addr"), what);
     parse_network_model(map, vm, net);
@@ -643,8 +656,8 @@ void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::
   else parse_link(map, step);
   bool named = false;
   if (auto name = map.string("name")) {
-    if (name->empty() || name->find_first_of("\n\r") != std::string::npos)
-      yaml_.error(map.value_mark("name"), what + ".name: expected a one-line, non-empty name");
+    if (name->empty() || name->size() > 200 || has_control_characters(*name))
+      yaml_.error(map.value_mark("name"), what + ".name: expected a one-line name of 1 to 200 characters without control characters");
     step.name = *name;
     named = true;
   } else {

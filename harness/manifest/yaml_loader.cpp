@@ -104,7 +104,8 @@ TextScan scan_text(std::string_view text, int max_depth, std::size_t stop = std:
       }
       i = content;
       while (i < line.size() && (line[i] == '-' || line[i] == '?') && (i + 1 == line.size() || is_blank(line[i + 1]))) {
-        ++markers;
+        if (++markers + static_cast<int>(indents.size() + scan.open_flows.size()) > max_depth && !scan.too_deep)
+          scan.too_deep = pos(i);
         ++i;
         while (i < line.size() && is_blank(line[i])) ++i;
       }

@@ -86,6 +86,10 @@ MapReader::MapReader(const YamlFile& file, const YAML::Node& node, std::string w
     }
     if (std::find(known_keys.begin(), known_keys.end(), name) == known_keys.end()) {
       std::string where = what_.empty() ? "at the top level" : "in " + what_;
+      if (name == "<<") {
+        file.error(key, "YAML merge keys ('<<') are not supported " + where + ": write the keys out");
+        continue;
+      }
       auto suggestion = suggest(name, known_keys);
       if (suggestion) suggested_.push_back(*suggestion);
       file.error(key, "unknown key " + quote(name) + " " + where + (suggestion ? " (did you mean " + quote(*suggestion) + "?)" : ""));
@@ -148,17 +152,18 @@ bool MapReader::require(std::string_view key) const {
 
 std::optional<std::string> MapReader::string(std::string_view key) const {
   if (!has(key)) return std::nullopt;
-  YAML::Node value = get(key);
-  if (!is_scalar(value)) {
-    file_.error(value_mark(key), field(key) + ": expected a string, got " + describe_node(value));
-    return std::nullopt;
-  }
-  return value.Scalar();
+  return read_string(file_, get(key), field(key));
 }
 
 std::optional<std::string> read_string(const YamlFile& file, const YAML::Node& node, std::string_view what) {
   if (!is_scalar(node)) {
     file.error(node, std::string(what) + ": expected a string, got " + describe_node(node));
+    return std::nullopt;
+  }
+  // Every string ends up in a command line, a file name or a report,
+  // where a NUL byte would cut it short.
+  if (node.Scalar().find('\0') != std::string::npos) {
+    file.error(node, std::string(what) + ": the string contains a NUL byte");
     return std::nullopt;
   }
   return node.Scalar();

@@ -28,7 +28,7 @@ LinkInfo* FakeNetlink::find(const std::string& name) {
 Status FakeNetlink::add_link(const std::string& name, const std::string& kind) {
   if (name.empty() || name.size() > 15) return make_error("'" + name + "' cannot name a link (1 to 15 characters)");
   if (find(name) != nullptr) return make_error("link " + name + " exists");
-  links_.push_back({name, next_index_++, kind, "", false, ""});
+  links_.push_back({name, next_index_++, kind, "", false, false, ""});
   return {};
 }
 
@@ -37,6 +37,7 @@ Status FakeNetlink::set_up(const std::string& ifname) {
   LinkInfo* link = find(ifname);
   if (link == nullptr) return make_error("no link " + ifname);
   link->up = true;
+  link->running = true;  // no carrier to wait for
   return {};
 }
 
@@ -45,6 +46,7 @@ Status FakeNetlink::set_down(const std::string& ifname) {
   LinkInfo* link = find(ifname);
   if (link == nullptr) return make_error("no link " + ifname);
   link->up = false;
+  link->running = false;
   return {};
 }
 

@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "net/netlink.h"
 #include "net/sys_error.h"
@@ -66,6 +67,22 @@ std::string format_mac(nl_addr* addr) {
 }
 
 }  // namespace
+
+Status wait_until_running(Netlink& netlink, const std::vector<std::string>& names, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto links = netlink.list_links();
+    if (!links) return links.error();
+    std::string waiting;
+    for (const auto& name : names) {
+      auto it = std::find_if(links->begin(), links->end(), [&](const LinkInfo& l) { return l.name == name; });
+      if (it == links->end() || !it->running) waiting += (waiting.empty() ? "" : ", ") + name;
+    }
+    if (waiting.empty()) return {};
+    if (std::chrono::steady_clock::now() >= deadline) return make_error("links not running after " + std::to_string(timeout.count()) + " ms: " + waiting);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
 
 RouteNetlink::RouteNetlink(const NetworkNamespace& ns, nl_sock* sock, ProcessRunner* modules)
     : ns_(ns), sock_(sock), modules_(modules) {
@@ -243,6 +260,7 @@ Result<std::vector<LinkInfo>> RouteNetlink::list_links() {
       if (rtnl_link_i2name(cache.get(), master, name, sizeof name) != nullptr) info.master = name;
     }
     info.up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
+    info.running = (rtnl_link_get_flags(link) & IFF_RUNNING) != 0;
     info.mac = format_mac(rtnl_link_get_addr(link));
     links.push_back(std::move(info));
   }

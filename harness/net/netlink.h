@@ -4,6 +4,7 @@
 // through libnl (never an `ip` process).
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,7 +29,8 @@ struct LinkInfo {
   int index = 0;
   std::string kind;    // "bridge", "tun", "veth", ... ("" for loopback and physical links)
   std::string master;  // the bridge it is attached to, "" if none
-  bool up = false;     // administratively up (IFF_UP)
+  bool up = false;       // administratively up (IFF_UP)
+  bool running = false;  // up with carrier, ready to pass packets (IFF_RUNNING)
   std::string mac;     // "aa:bb:cc:dd:ee:ff", "" if it has none
 };
 
@@ -60,9 +62,18 @@ class Netlink {
   virtual Status load_module(const std::string& name) = 0;
 };
 
+// Waits until every named link is running. The kernel turns carrier
+// changes into "running" (and starts the link's queue, and lets a bridge
+// forward through the port) in deferred work that may lag by up to a
+// second when many links change at once; packets sent before that are
+// lost. An Error names the links still not running at the deadline.
+Status wait_until_running(Netlink& netlink, const std::vector<std::string>& names, std::chrono::milliseconds timeout);
+
 // The real Netlink for one namespace: a libnl socket opened on the
 // namespace's thread, so every request acts inside it whichever thread
-// makes it. Borrows the namespace, which must outlive it. Thread-safe.
+// makes it. Borrows the namespace, which must outlive it. Thread-safe, but
+// not to be called from code running on the namespace's own thread
+// (NetworkNamespace::run_inside): taps and sysctls are made there.
 class RouteNetlink final : public Netlink {
  public:
   // modules runs modprobe; nullptr means a SystemProcessRunner.
@@ -130,7 +141,7 @@ class FakeNetlink final : public Netlink {
   Status add_link(const std::string& name, const std::string& kind);
   LinkInfo* find(const std::string& name);
 
-  std::vector<LinkInfo> links_ = {{"lo", 1, "", "", false, ""}};
+  std::vector<LinkInfo> links_ = {{"lo", 1, "", "", false, false, ""}};
   int next_index_ = 2;
 };
 

@@ -179,16 +179,18 @@ std::string chain_name(Chain chain) { return chain == Chain::forward ? "forward"
 // each one does for error messages.
 class PolicyBatchWriter {
  public:
-  PolicyBatchWriter(PolicyBatch& batch, const Policy& policy) : batch_(batch), policy_(policy) {}
+  PolicyBatchWriter(PolicyBatch& batch, const Policy& policy, bool replace)
+      : batch_(batch), policy_(policy), replace_(replace) {}
 
   Status write() {
     std::uint32_t seq = batch_.first_seq_;
     nftnl_batch_begin(static_cast<char*>(nftnl_batch_buffer(batch_.batch_)), seq);
     nftnl_batch_update(batch_.batch_);
-    // Create, delete, create: replaces a table left by an earlier apply.
-    write_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, "create table");
-    write_table(NFT_MSG_DELTABLE, 0, "replace table");
-    write_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, "create table");
+    if (replace_) {  // create (so that the delete cannot fail), delete, create
+      write_table(NFT_MSG_NEWTABLE, NLM_F_CREATE, "create table");
+      write_table(NFT_MSG_DELTABLE, 0, "replace table");
+    }
+    write_table(NFT_MSG_NEWTABLE, NLM_F_CREATE | (replace_ ? 0 : NLM_F_EXCL), "create table");
     write_chain(Chain::forward);
     write_chain(Chain::input);
     for (const auto& rule : policy_.rules)
@@ -366,14 +368,15 @@ class PolicyBatchWriter {
 
   PolicyBatch& batch_;
   const Policy& policy_;
+  bool replace_;
   std::uint32_t set_id_ = 0;
 };
 
-Result<PolicyBatch> PolicyBatch::build(const Policy& policy, std::uint32_t first_seq) {
+Result<PolicyBatch> PolicyBatch::build(const Policy& policy, std::uint32_t first_seq, bool replace) {
   nftnl_batch* raw = nftnl_batch_alloc(kPageSize, kPageOverrun);
   if (raw == nullptr) return make_error("cannot allocate an nftables batch");
   PolicyBatch batch(raw, first_seq);
-  PolicyBatchWriter writer(batch, policy);
+  PolicyBatchWriter writer(batch, policy, replace);
   if (Status status = writer.write(); !status) return status.error();
   return batch;
 }

@@ -20,8 +20,12 @@ namespace meros::net {
 
 class PolicyBatch {
  public:
-  // Messages get sequence numbers first_seq, first_seq + 1, ...
-  static Result<PolicyBatch> build(const Policy& policy, std::uint32_t first_seq);
+  // Messages get sequence numbers first_seq, first_seq + 1, ... With
+  // replace, an existing table of that name is deleted first; without, the
+  // batch fails if one exists. (A deletion makes the kernel free the old
+  // objects after an RCU grace period, which the socket's close then waits
+  // for: only pay that when there is something to replace.)
+  static Result<PolicyBatch> build(const Policy& policy, std::uint32_t first_seq, bool replace = false);
 
   PolicyBatch(PolicyBatch&& other) noexcept;
   PolicyBatch& operator=(PolicyBatch&&) = delete;

@@ -95,7 +95,7 @@ Result<std::unique_ptr<NamespaceNftables>> NamespaceNftables::open(const Network
 }
 
 Status NamespaceNftables::apply(const Policy& policy) {
-  auto batch = PolicyBatch::build(policy, next_seq_);
+  auto batch = PolicyBatch::build(policy, next_seq_, applied_tables_.count(policy.table) != 0);
   if (!batch) return batch.error();
   next_seq_ = batch->next_seq();
   std::vector<iovec> pages = batch->pages();
@@ -119,6 +119,7 @@ Status NamespaceNftables::apply(const Policy& policy) {
     for (const auto& error : answer.errors) text += (text.empty() ? "" : "; ") + error;
     return make_error("nftables in network namespace " + ns_.name() + " refused the policy: " + text);
   }
+  if (status) applied_tables_.insert(policy.table);
   return status;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,9 @@ enum class ListFormat {
 class Nftables {
  public:
   virtual ~Nftables() = default;
-  // Replaces the policy's table with the generated rules in one
-  // transaction: all of it or none.
+  // Loads the generated rules in one transaction, all of it or none. A
+  // table this object loaded before is replaced; any other table of that
+  // name makes it fail.
   virtual Status apply(const Policy& policy) = 0;
   // Loads a user's ruleset file (host.firewall) as `nft -f` would.
   virtual Status load_file(const std::filesystem::path& file) = 0;
@@ -57,6 +59,7 @@ class NamespaceNftables final : public Nftables {
   mnl_socket* socket_;
   nft_ctx* context_;
   std::uint32_t next_seq_;
+  std::set<std::string> applied_tables_;
 };
 
 // Remembers what it was given, for tests.

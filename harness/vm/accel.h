@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "manifest/model.h"
 #include "util/result.h"
 #include "vm/clock.h"
 
@@ -63,6 +64,10 @@ inline constexpr Duration kKvmProbeDeadline{1500};
 // probe guest runs, else TCG with the reason. kvm: the same checks, but
 // failing them is an Error (the user insisted).
 Result<AccelChoice> choose_accel(AccelRequest request, KvmProber& prober, Duration deadline = kKvmProbeDeadline);
+
+// The accelerator for one VM: the chosen one when the VM's arch is the
+// host's, else TCG (KVM cannot run another architecture).
+Accel accel_for(Arch arch, const AccelChoice& choice);
 
 // choose_accel with the real prober, decided once per process and
 // request; later calls return the first answer.

@@ -1,7 +1,9 @@
 #include "vm/child_process.h"
 
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -11,6 +13,8 @@
 #include <boost/process/extend.hpp>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "util/process.h"
@@ -51,6 +55,28 @@ struct ChildSetup : bp::extend::handler {
 
 int decode_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
+// Whether a live (not zombie) process is in process group pgid. Zombies
+// do not count: they are dead, and an init that does not reap (some
+// containers) would keep them around forever.
+bool live_member_in_group(pid_t pgid) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+    std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 1));
+    char state = 0;
+    pid_t ppid = 0, pgrp = 0;
+    if (fields >> state >> ppid >> pgrp && pgrp == pgid && state != 'Z') return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
@@ -61,6 +87,9 @@ Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
     if (!found) return make_error(spec.argv[0] + ": program not found on PATH");
     program = *found;
   }
+  // Checked here because a failure in the child can only say "errno".
+  if (spec.netns_fd >= 0 && ::ioctl(spec.netns_fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+    return make_error("descriptor " + std::to_string(spec.netns_fd) + " is not a network namespace");
   int output_fd = -1;
   if (spec.output_file) {
     output_fd = ::open(spec.output_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -119,7 +148,10 @@ void ChildProcess::signal_group(int sig) const {
   if (pid_ > 0) ::kill(-pid_, sig);
 }
 
-bool ChildProcess::group_has_members() const { return pid_ > 0 && ::kill(-pid_, 0) == 0; }
+bool ChildProcess::group_has_members() const {
+  // kill(-pgid, 0) would be cheaper, but counts zombies.
+  return pid_ > 0 && ::kill(-pid_, 0) == 0 && live_member_in_group(pid_);
+}
 
 bool ChildProcess::kill_group() {
   if (pid_ <= 0) return true;

@@ -162,7 +162,7 @@ Result<json> QmpClient::execute(std::string_view command, const json& arguments,
     auto message = read_message(deadline, what);
     if (!message) return message.error();
     if (is_event(*message)) {
-      events_.push_back(std::move(*message));
+      queue_event(std::move(*message));
       continue;
     }
     // A late reply to an earlier command that timed out.
@@ -187,8 +187,8 @@ Status QmpClient::system_powerdown() {
   return {};
 }
 
-Status QmpClient::quit() {
-  auto reply = execute("quit", json::object(), Duration(5000));
+Status QmpClient::quit(Duration timeout) {
+  auto reply = execute("quit", json::object(), timeout);
   if (!reply && !closed_) return reply.error();
   return {};
 }
@@ -212,8 +212,15 @@ Result<json> QmpClient::wait_event(std::string_view name, Duration timeout) {
     if (!message) return message.error();
     if (!is_event(*message)) continue;  // a stale reply
     if ((*message)["event"] == name) return message;
-    events_.push_back(std::move(*message));
+    queue_event(std::move(*message));
   }
+}
+
+void QmpClient::queue_event(json event) {
+  // Nobody may ask for events for a long time (NIC_RX_FILTER_CHANGED and
+  // the like keep coming); keep the newest.
+  if (events_.size() >= kMaxQueuedEvents) events_.pop_front();
+  events_.push_back(std::move(event));
 }
 
 std::vector<json> QmpClient::take_events() {

@@ -101,7 +101,7 @@ class QmpClient {
   // Asks the guest to power off (ACPI); returns before it has.
   Status system_powerdown();
   // Ends QEMU. The connection closing before the reply counts as success.
-  Status quit();
+  Status quit(Duration timeout = Duration(5000));
   // Sets a NIC's link (device id, e.g. "net0" or "mgmt") up or down.
   Status set_link(std::string_view device_id, bool up);
 
@@ -117,13 +117,16 @@ class QmpClient {
  private:
   explicit QmpClient(std::unique_ptr<QmpChannel> channel) : channel_(std::move(channel)) {}
 
+  static constexpr std::size_t kMaxQueuedEvents = 1000;
+  void queue_event(json event);
+
   // Reads one message; Error on bad JSON, timeout or close (what names the
   // wait in the message).
   Result<json> read_message(std::chrono::steady_clock::time_point deadline, std::string_view what);
 
   std::unique_ptr<QmpChannel> channel_;
   json greeting_;
-  std::deque<json> events_;
+  std::deque<json> events_;  // at most kMaxQueuedEvents, oldest dropped
   std::uint64_t next_id_ = 1;
   bool closed_ = false;
 };

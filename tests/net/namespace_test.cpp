@@ -240,7 +240,7 @@ TEST_F(RouteNetlinkTest, MovesAVethPeerIntoAnotherNamespace) {
   ASSERT_TRUE((*nl_b)->set_up("there"));
   ASSERT_TRUE((*nl_b)->add_default_route(*parse_ipv4("10.9.1.1")));
   std::string routes;
-  ASSERT_TRUE(b->run_inside([&] { routes = test::read_text("/proc/net/route"); }));
+  ASSERT_TRUE(b->run_inside([&] { routes = test::read_text("/proc/thread-self/net/route"); }));
   EXPECT_NE(routes.find("there\t00000000\t0101090A"), std::string::npos) << routes;
 }
 
@@ -287,6 +287,21 @@ TEST_F(NftablesTest, ReportsWhichMessageTheKernelRefused) {
   Status status = (*nft)->apply(policy);
   ASSERT_FALSE(status);
   EXPECT_NE(status.error().message.find("refused the policy: create table inet ttt"), std::string::npos) << status.error().message;
+}
+
+TEST_F(NftablesTest, DoesNotAdoptAForeignTableOfTheSameName) {
+  auto ns = NetworkNamespace::create(test::test_prefix() + "foreign");
+  ASSERT_TRUE(ns);
+  std::filesystem::path file = std::filesystem::temp_directory_path() / (test::test_prefix() + "foreign.nft");
+  std::ofstream(file) << "table inet meros {\n}\n";
+  auto nft = NamespaceNftables::open(*ns);
+  ASSERT_TRUE(nft);
+  ASSERT_TRUE((*nft)->load_file(file));
+  std::filesystem::remove(file);
+  auto topology = plan_topology(test::isolated_only(), "r1");
+  Status status = (*nft)->apply(plan_policy(test::isolated_only(), *topology));
+  ASSERT_FALSE(status);
+  EXPECT_NE(status.error().message.find("create table inet meros: File exists"), std::string::npos) << status.error().message;
 }
 
 TEST_F(NftablesTest, LoadsAUserFileAndReportsItsErrors) {

@@ -122,15 +122,19 @@ TEST(PolicyBatch, HasOneAcknowledgedMessagePerObject) {
   Policy policy = policy_of(test::host_access_filtered());
   auto batch = PolicyBatch::build(policy, 100);
   ASSERT_TRUE(batch) << batch.error().message;
-  // 3 table messages, 2 chains, one message per rule, two (set + elements)
+  // 1 table message, 2 chains, one message per rule, two (set + elements)
   // per anonymous set.
   std::size_t sets = 0;
   for (const auto& rule : policy.rules)
     sets += (rule.iifnames.size() > 1) + (rule.oifnames.size() > 1) + (rule.sources.size() > 1) + (rule.dports.size() > 1);
-  EXPECT_EQ(batch->message_count(), 5 + policy.rules.size() + 2 * sets);
+  EXPECT_EQ(batch->message_count(), 3 + policy.rules.size() + 2 * sets);
   EXPECT_EQ(batch->describe(100), "batch begin");
   EXPECT_EQ(batch->describe(101), "create table inet meros");
-  EXPECT_EQ(batch->describe(104), "create chain forward");
+  EXPECT_EQ(batch->describe(102), "create chain forward");
+  auto replacing = PolicyBatch::build(policy, 100, true);
+  ASSERT_TRUE(replacing);
+  EXPECT_EQ(replacing->message_count(), batch->message_count() + 2);
+  EXPECT_EQ(replacing->describe(102), "replace table inet meros");
   EXPECT_FALSE(batch->pages().empty());
 }
 

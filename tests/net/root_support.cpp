@@ -14,6 +14,9 @@ namespace meros::net::test {
 namespace {
 
 constexpr char kPrefix[] = "meros-nettest-";
+// Carrier changes reach "running" in deferred kernel work, slow when many
+// tests change links at once.
+constexpr std::chrono::milliseconds kReadyTimeout{5000};
 
 }  // namespace
 
@@ -55,11 +58,9 @@ HostState snapshot_host() {
   for (const char* command : {"nft -j list ruleset", "ip -j link", "ip -j -br addr", "ip -j route", "ip -j -6 route",
                               "cat /proc/sys/net/ipv4/ip_forward", "cat /proc/sys/net/bridge/bridge-nf-call-iptables"})
     state.parts[command] = capture(command);
-  // Other parts' tests may create their own namespaces meanwhile: only
-  // ours count.
-  std::string ours;
-  for (const auto& name : list_netns(kPrefix)) ours += name + "\n";
-  state.parts["namespaces named " + std::string(kPrefix) + "*"] = ours;
+  // Not the namespace list: other tests (ours in parallel processes, other
+  // parts') create and remove namespaces meanwhile. Each test checks that
+  // its own, meros-nettest-<pid>-*, are gone.
   return state;
 }
 
@@ -134,7 +135,17 @@ Status ProbeWorld::build(const Scenario& scenario, const std::vector<guest::List
     }
     if (!vm.networks.empty())
       if (Status s = nl.add_default_route(topology_.find_bridge(vm.networks[0].bridge)->gateway); !s) return s;
+    std::vector<std::string> inside_names{"mgmt0"};
+    for (const auto& tap : vm.networks) inside_names.push_back("eth" + std::to_string(tap.index));
+    if (Status s = wait_until_running(nl, inside_names, kReadyTimeout); !s) return s;
   }
+  std::vector<std::string> host_names;
+  for (const auto& bridge : topology_.bridges) host_names.push_back(bridge.ifname);
+  for (const auto& vm : topology_.vms) {
+    host_names.push_back(vm.management.ifname);
+    for (const auto& tap : vm.networks) host_names.push_back(tap.ifname);
+  }
+  if (Status s = wait_until_running(*host_netlink_, host_names, kReadyTimeout); !s) return s;
   auto nftables = NamespaceNftables::open(*host_);
   if (!nftables) return nftables.error();
   nftables_ = std::move(*nftables);

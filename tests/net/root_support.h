@@ -31,7 +31,8 @@ std::string unique_run_id();
 // Removes namespaces of earlier test processes that are gone.
 void sweep_leftovers();
 
-// The real host's network state, as the tools print it.
+// The real host's network state, as the tools print it: ruleset, links,
+// addresses, routes, forwarding and br_netfilter sysctls.
 struct HostState {
   std::map<std::string, std::string> parts;  // "nft -j list ruleset" -> output, ...
 };

@@ -1,0 +1,177 @@
+// meros-test run: the pipeline for every selected scenario, the reports,
+// the exit code. Signals stop the run after teardown (130/143).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/console_reporter.h"
+#include "report/write_reports.h"
+#include "runner/run_state.h"
+#include "runner/scenario_runner.h"
+#include "util/exit_codes.h"
+#include "vm/accel.h"
+
+#ifndef MEROS_VERSION
+#define MEROS_VERSION "0.0.0"
+#endif
+
+namespace meros {
+namespace {
+
+std::atomic<int> g_interrupted{0};
+
+void on_signal(int signal) {
+  if (g_interrupted.exchange(signal) != 0) _exit(signal == SIGINT ? exit_code::interrupted_int : exit_code::interrupted_term);
+}
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+// One line a step; failures with their message and evidence.
+class ConsoleStepPrinter : public StepPrinter {
+ public:
+  explicit ConsoleStepPrinter(int verbosity) : verbosity_(verbosity) {}
+  void scenario_started(const std::string& scenario) override { print("== " + scenario); }
+  void line(const std::string& scenario, const std::string& text) override {
+    if (verbosity_ > 0) print("   [" + scenario + "] " + text);
+  }
+  void step_finished(const std::string& scenario, const CaseResult& c) override {
+    static const char* labels[] = {"PASS ", "FAIL ", "ERROR", "SKIP "};
+    std::string text = "   [" + scenario + "] " + labels[static_cast<int>(c.status)] + " " + c.name + "  (" +
+                       std::to_string(static_cast<long long>(c.time * 1000)) + " ms)";
+    if (c.flaky) text += "  flaky: passed on attempt " + std::to_string(c.attempts.size());
+    if (!c.message.empty() && c.status != CaseStatus::passed) text += "\n         " + c.message;
+    if (!c.detail.empty() && c.status != CaseStatus::passed && c.status != CaseStatus::skipped) text += "\n" + indent(c.detail);
+    print(text);
+  }
+
+ private:
+  static std::string indent(const std::string& text) {
+    std::string out = "         ";
+    for (char ch : text) {
+      out += ch;
+      if (ch == '\n') out += "         ";
+    }
+    return out;
+  }
+  void print(const std::string& text) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::cout << text << std::endl;
+  }
+  int verbosity_;
+  std::mutex mutex_;
+};
+
+// Missing tools or permissions: exit 3 with the reason.
+std::string environment_problem() {
+  if (::geteuid() != 0) return "running scenarios needs root (network namespaces, taps, nftables inside them)";
+  for (const char* tool : {"qemu-system-x86_64", "qemu-img", "mkfs.ext4", "tar"})
+    if (!find_program(tool)) return std::string(tool) + " is missing: run ci/install-deps.sh";
+  return "";
+}
+
+RunReport new_report(const RunSettings& settings, const Options& options) {
+  RunReport report;
+  report.run_id = settings.run_id;
+  report.started = format_iso8601(std::chrono::system_clock::now());
+  report.hostname = current_hostname();
+  report.artifacts_dir = settings.artifacts_root.string();
+  report.properties = {{"meros_test_version", MEROS_VERSION},
+                       {"run_id", settings.run_id},
+                       {"accel", std::string(vm::to_string(settings.accel.accel))},
+                       {"accel_reason", settings.accel.reason},
+                       {"timeout_multiplier", std::to_string(settings.timeout_multiplier)},
+                       {"jobs", std::to_string(options.jobs)}};
+  return report;
+}
+
+std::vector<SuiteResult> run_all(const std::vector<SelectedScenario>& selected, const RunSettings& settings,
+                                 RunServices& services, int jobs) {
+  std::vector<SuiteResult> suites(selected.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < selected.size();) suites[i] = run_scenario(selected[i], settings, services);
+  };
+  std::vector<std::thread> workers;
+  for (int j = 0; j < std::max(1, std::min<int>(jobs, static_cast<int>(selected.size()))); ++j) workers.emplace_back(worker);
+  for (auto& w : workers) w.join();
+  return suites;
+}
+
+void print_summary(const RunReport& report, const fs::path& junit) {
+  Counts counts = count_cases(report);
+  std::cout << "\n" << report.suites.size() << " scenario(s): " << counts.passed() << " passed, " << counts.failures
+            << " failed, " << counts.errors << " errored, " << counts.skipped << " skipped";
+  if (counts.flaky) std::cout << " (" << counts.flaky << " flaky)";
+  std::cout << " in " << static_cast<long long>(total_time(report)) << " s\nreport: " << junit.string() << "\n";
+}
+
+}  // namespace
+
+int command_run(const Options& options) {
+  std::vector<Scenario> scenarios;
+  if (options.arguments.empty()) {
+    std::cerr << "meros-test: give at least one scenario directory or .yml file, e.g. scenarios/\n";
+    return exit_code::usage;
+  }
+  Diagnostics diagnostics;
+  scenarios = load_scenarios(options.arguments, diagnostics);
+  if (!diagnostics.empty()) {
+    for (const auto& d : diagnostics.sorted()) std::cerr << d.str() << "\n";
+    std::cerr << diagnostics.sorted().size() << " error(s); nothing was started\n";
+    return exit_code::usage;
+  }
+  auto selected = select_scenarios(std::move(scenarios), options);
+  if (selected.empty()) {
+    std::cerr << "meros-test: no scenario matches the selection\n";
+    return exit_code::usage;
+  }
+  if (std::string problem = environment_problem(); !problem.empty()) {
+    std::cerr << "meros-test: " << problem << "\n";
+    return exit_code::environment;
+  }
+  auto request = options.accel == Accel::kvm ? vm::AccelRequest::kvm : options.accel == Accel::tcg ? vm::AccelRequest::tcg : vm::AccelRequest::automatic;
+  auto accel = vm::detect_accel(request);
+  if (!accel) {
+    std::cerr << "meros-test: " << accel.error().message << "\n";
+    return exit_code::environment;
+  }
+  RunSettings settings;
+  settings.run_id = new_run_id();
+  settings.accel = *accel;
+  settings.timeout_multiplier = options.timeout_multiplier.value_or(accel->accel == vm::Accel::tcg ? 3.0 : 1.0);
+  settings.artifacts_root = fs::absolute(options.artifacts.value_or(fs::path("reports") / settings.run_id));
+  FixtureStore store(FixtureStore::default_root(options.cache_dir));
+  settings.work_root = store.root() / "runs" / settings.run_id;
+  settings.interrupted = &g_interrupted;
+  std::cout << "meros-test run " << settings.run_id << ": " << selected.size() << " scenario(s), accel "
+            << vm::to_string(accel->accel) << " (" << accel->reason << "), timeouts x" << settings.timeout_multiplier << "\n";
+  install_signal_handlers();
+  SystemProcessRunner runner;
+  FileHashCache hashes(store.file_hash_cache());
+  ConsoleReporter reporter(options.verbosity);
+  ConsoleStepPrinter printer(options.verbosity);
+  RunServices services{store, runner, hashes, reporter, printer};
+  RunReport report = new_report(settings, options);
+  report.suites = run_all(selected, settings, services, options.jobs);
+  std::error_code ec;
+  fs::remove_all(settings.work_root, ec);
+  fs::path junit = options.junit.value_or(settings.artifacts_root / "junit.xml");
+  fs::path json = options.json.value_or(settings.artifacts_root / "report.json");
+  if (auto written = write_reports(report, junit, json); !written) std::cerr << "meros-test: " << written.error().message << "\n";
+  print_summary(report, junit);
+  if (int signal = g_interrupted.load()) return signal == SIGINT ? exit_code::interrupted_int : exit_code::interrupted_term;
+  return all_passed(count_cases(report)) ? exit_code::passed : exit_code::test_failed;
+}
+
+}  // namespace meros

@@ -1,0 +1,390 @@
+#include "runner/steps.h"
+
+#include <fstream>
+#include <future>
+#include <map>
+#include <sstream>
+
+#include "check/verdict.h"
+#include "guest/format.h"
+#include "net/nftables.h"
+#include "runner/endpoints.h"
+#include "util/process.h"
+#include "util/text.h"
+
+namespace meros {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kAgent = "/opt/meros/bin/meros-guest";
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+std::chrono::milliseconds scaled(const ScenarioSession& session, Duration d) {
+  return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(d.count()) * session.timeout_multiplier));
+}
+
+CaseResult new_case(const ScenarioSession& session, const std::string& name) {
+  CaseResult c;
+  c.name = name;
+  c.classname = session.scenario->name;
+  return c;
+}
+
+CaseResult errored_case(const ScenarioSession& session, const std::string& name, const std::string& message) {
+  CaseResult c = new_case(session, name);
+  c.status = CaseStatus::errored;
+  c.message = message;
+  return c;
+}
+
+void append_transcript(VmRuntime& vm, const std::string& command, const CommandResult& result) {
+  std::ofstream out(vm.transcript, std::ios::app);
+  out << "$ " << command << "\n" << result.stdout_text;
+  if (!result.stderr_text.empty()) out << "[stderr]\n" << result.stderr_text;
+  out << "[exit " << result.exit_code << (result.timed_out ? ", timed out" : "") << ", "
+      << result.elapsed.count() / 1000 << " ms]\n\n";
+}
+
+// --- run ------------------------------------------------------------------
+
+Attempt run_attempt(ScenarioSession& session, VmRuntime& vm, const TestStep& step, CaseResult& c) {
+  auto started = Clock::now();
+  auto timeout = scaled(session, step.timeout);
+  auto result = vm.ssh->run(step.command, timeout);
+  Attempt attempt;
+  if (!result) {
+    attempt.status = CaseStatus::errored;
+    attempt.message = result.error().message;
+  } else {
+    append_transcript(vm, step.command, *result);
+    Verdict verdict = judge_run(step.expect, *result, timeout);
+    attempt.status = verdict.passed ? CaseStatus::passed : CaseStatus::failed;
+    attempt.message = verdict.message;
+    c.expected = verdict.expected;
+    c.observed = verdict.observed;
+    c.stdout_text = result->stdout_text;
+    c.stderr_text = result->stderr_text;
+  }
+  attempt.time = seconds_since(started);
+  return attempt;
+}
+
+CaseResult run_command(ScenarioSession& session, const TestStep& step) {
+  CaseResult c = new_case(session, step.name);
+  c.retries = step.retries;
+  VmRuntime* vm = session.vm(step.vm);
+  if (!vm || !vm->ssh) return errored_case(session, step.name, "VM " + quote(step.vm) + " has no SSH session");
+  for (int i = 0; i <= step.retries; ++i) {
+    c.attempts.push_back(run_attempt(session, *vm, step, c));
+    c.time += c.attempts.back().time;
+    if (c.attempts.back().status == CaseStatus::passed) break;
+  }
+  const Attempt& last = c.attempts.back();
+  c.status = last.status;
+  c.message = last.message;
+  c.flaky = last.status == CaseStatus::passed && c.attempts.size() > 1;
+  if (c.status != CaseStatus::passed)
+    c.detail = "command on " + step.vm + ": " + step.command + "\nexpected: " + c.expected + "\nobserved: " + c.observed +
+               "\n\n" + console_evidence(session, {step.vm});
+  return c;
+}
+
+// --- reach and matrix -----------------------------------------------------
+
+struct Row {
+  const ReachCheck* check = nullptr;
+  std::string name;
+  Result<ResolvedCheck> resolved = make_error("not resolved");
+  std::optional<guest::ProbeOutcome> outcome;
+  std::string error;
+};
+
+std::string row_name(const TestStep& step, const ReachCheck& check) {
+  if (step.kind == StepKind::reach) return step.name;
+  return step.name + ": " + check.from.text + " -> " + check.to.text + " " + check.target.str() + " " +
+         std::string(to_string(check.expect));
+}
+
+guest::ProbeRequest probe_request(const ScenarioSession& session, const Row& row) {
+  guest::ProbeRequest request;
+  request.proto = row.check->target.proto == Proto::tcp ? guest::Proto::tcp
+                  : row.check->target.proto == Proto::udp ? guest::Proto::udp
+                                                          : guest::Proto::icmp;
+  request.address = row.resolved->target_address.str();
+  request.port = row.check->target.port;
+  request.timeout = session.scenario->probe_timeout;
+  return request;
+}
+
+bool vm_serves(const VirtualMachine& vm, const PortProto& target) {
+  for (const auto& service : vm.services)
+    if (service == target) return true;
+  return false;
+}
+
+// Starts the agent's listeners on target VMs, and the harness's own in the
+// namespace for `host` targets, for the ports the rows name.
+Status start_listeners(ScenarioSession& session, const std::vector<Row>& rows) {
+  std::map<std::string, std::vector<std::pair<std::string, int>>> wanted;  // vm ("" = host) -> (proto, port)
+  for (const auto& row : rows) {
+    if (!row.resolved || row.check->target.proto == Proto::icmp) continue;
+    std::pair<std::string, int> port{std::string(to_string(row.check->target.proto)), row.check->target.port};
+    if (row.resolved->target_is_host) {
+      if (!session.host_listening.count(port)) wanted[""].push_back(port);
+    } else if (VmRuntime* vm = session.vm(row.resolved->target_vm)) {
+      if (!vm_serves(*vm->config, row.check->target) && !vm->listening.count(port)) wanted[vm->config->name].push_back(port);
+    }
+  }
+  for (auto& [vm_name, ports] : wanted) {
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+    if (vm_name.empty()) {
+      std::vector<guest::ListenSpec> specs;
+      for (const auto& [proto, port] : ports) specs.push_back({proto == "tcp" ? guest::Proto::tcp : guest::Proto::udp, port});
+      auto listeners = session.network->ns().call_inside([&] { return guest::ListenerSet::open(specs); });
+      if (!listeners) return make_error("cannot listen on the scenario host: " + listeners.error().message);
+      auto holder = std::make_unique<HostListeners>();
+      holder->listeners = std::make_unique<guest::ListenerSet>(std::move(*listeners));
+      guest::ListenerSet* set = holder->listeners.get();
+      holder->server = std::thread([set] { (void)set->serve(); });
+      session.extra_host_listeners.push_back(std::move(holder));
+      for (const auto& p : ports) session.host_listening.insert(p);
+      continue;
+    }
+    VmRuntime& vm = *session.vm(vm_name);
+    std::string command = std::string(kAgent) + " listen --daemon";
+    for (const auto& [proto, port] : ports) command += " " + proto + " " + std::to_string(port);
+    auto result = vm.ssh->run(command, scaled(session, Duration(20'000)));
+    if (!result || result->exit_code != 0)
+      return make_error("cannot start listeners on " + vm_name + ": " + (result ? result->stdout_text + result->stderr_text : result.error().message));
+    for (const auto& p : ports) vm.listening.insert(p);
+  }
+  return {};
+}
+
+// Probes from one VM: one agent call for all its rows.
+void probe_from_vm(ScenarioSession& session, const std::string& vm_name, std::vector<Row*>& rows) {
+  VmRuntime* vm = session.vm(vm_name);
+  std::string batch;
+  for (Row* row : rows) batch += guest::batch_line(probe_request(session, *row)) + "\n";
+  auto result = vm->ssh->run(std::string(kAgent) + " probe --batch", scaled(session, Duration(30'000)) + session.scenario->probe_timeout, batch);
+  if (!result || result->exit_code != 0) {
+    std::string why = result ? "agent exit " + std::to_string(result->exit_code) + ": " + result->stderr_text : result.error().message;
+    for (Row* row : rows) row->error = "probe from " + vm_name + " failed: " + why;
+    return;
+  }
+  std::istringstream lines(result->stdout_text);
+  for (Row* row : rows) {
+    std::string line;
+    if (!std::getline(lines, line)) {
+      row->error = "the agent on " + vm_name + " answered fewer lines than it was asked";
+      continue;
+    }
+    auto parsed = guest::parse_probe_json_line(line);
+    if (!parsed) row->error = "unreadable agent answer: " + line;
+    else if (!parsed->outcome) row->error = "probe could not be made: " + parsed->error;
+    else row->outcome = parsed->outcome;
+  }
+}
+
+void probe_from_host(ScenarioSession& session, std::vector<Row*>& rows) {
+  std::vector<guest::ProbeRequest> requests;
+  for (Row* row : rows) requests.push_back(probe_request(session, *row));
+  std::vector<Result<guest::ProbeOutcome>> outcomes;
+  Status inside = session.network->ns().run_inside([&] { outcomes = guest::probe_all(requests); });
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!inside) rows[i]->error = "cannot probe from the scenario host: " + inside.error().message;
+    else if (!outcomes[i]) rows[i]->error = "probe could not be made: " + outcomes[i].error().message;
+    else rows[i]->outcome = *outcomes[i];
+  }
+}
+
+// Probes every row, sources concurrently.
+void probe_rows(ScenarioSession& session, std::vector<Row>& rows) {
+  std::map<std::string, std::vector<Row*>> by_source;  // "" = host
+  for (auto& row : rows)
+    if (row.resolved) by_source[row.resolved->from_host ? "" : row.resolved->source_vm].push_back(&row);
+  std::vector<std::future<void>> running;
+  for (auto& [source, list] : by_source) {
+    running.push_back(std::async(std::launch::async, [&session, &source, &list] {
+      if (source.empty()) probe_from_host(session, list);
+      else probe_from_vm(session, source, list);
+    }));
+  }
+  for (auto& f : running) f.wait();
+}
+
+std::map<std::uint64_t, std::uint64_t> counter_snapshot(ScenarioSession& session) {
+  std::map<std::uint64_t, std::uint64_t> packets;
+  auto counters = net::read_rule_counters(session.network->nftables());
+  if (!counters) return packets;
+  for (const auto& c : *counters) {
+    packets[c.handle] = c.packets;
+    session.rule_comments[c.handle] = c.chain + ": " + c.comment;
+  }
+  return packets;
+}
+
+nlohmann::json rules_hit(ScenarioSession& session, const std::map<std::uint64_t, std::uint64_t>& before,
+                         const std::map<std::uint64_t, std::uint64_t>& after) {
+  nlohmann::json hit = nlohmann::json::array();
+  for (const auto& [handle, packets] : after) {
+    auto it = before.find(handle);
+    std::uint64_t delta = packets - (it == before.end() ? 0 : it->second);
+    session.rule_hits[handle] += delta;
+    if (delta > 0) hit.push_back({{"rule", session.rule_comments[handle]}, {"handle", handle}, {"packets", delta}});
+  }
+  return hit;
+}
+
+CaseResult row_case(ScenarioSession& session, const Row& row, double time, const nlohmann::json& hit) {
+  CaseResult c = new_case(session, row.name);
+  c.time = time;
+  c.expected = std::string(to_string(row.check->expect));
+  if (!row.resolved) return errored_case(session, row.name, row.resolved.error().message);
+  if (!row.outcome) {
+    c.status = CaseStatus::errored;
+    c.message = row.error;
+    return c;
+  }
+  Verdict verdict = judge_reach(row.check->expect, row.outcome->observed, row.outcome->elapsed);
+  c.status = verdict.passed ? CaseStatus::passed : CaseStatus::failed;
+  c.observed = verdict.observed;
+  c.message = verdict.passed ? "" : verdict.message;
+  c.extra["probe"] = {{"from", row.check->from.text}, {"to", row.check->to.text}, {"address", row.resolved->target_address.str()},
+                      {"target", row.check->target.str()}, {"detail", row.outcome->detail}};
+  c.extra["nft_rules_hit"] = hit;
+  if (!verdict.passed) {
+    std::vector<std::string> vms;
+    if (!row.resolved->from_host) vms.push_back(row.resolved->source_vm);
+    if (!row.resolved->target_vm.empty()) vms.push_back(row.resolved->target_vm);
+    c.detail = verdict.message + " (" + row.outcome->detail + ") probing " + row.resolved->target_address.str() + "\n\n" +
+               console_evidence(session, vms);
+  }
+  return c;
+}
+
+std::vector<CaseResult> run_checks(ScenarioSession& session, const TestStep& step) {
+  auto started = Clock::now();
+  std::vector<Row> rows;
+  for (const auto& check : step.checks) {
+    Row row;
+    row.check = &check;
+    row.name = row_name(step, check);
+    row.resolved = resolve_check(check, *session.scenario, session.network->topology());
+    rows.push_back(std::move(row));
+  }
+  if (auto status = start_listeners(session, rows); !status) {
+    std::vector<CaseResult> cases;
+    for (const auto& row : rows) cases.push_back(errored_case(session, row.name, status.error().message));
+    return cases;
+  }
+  auto before = counter_snapshot(session);
+  probe_rows(session, rows);
+  nlohmann::json hit = rules_hit(session, before, counter_snapshot(session));
+  double time = seconds_since(started) / static_cast<double>(std::max<std::size_t>(1, rows.size()));
+  std::vector<CaseResult> cases;
+  for (const auto& row : rows) cases.push_back(row_case(session, row, time, hit));
+  return cases;
+}
+
+// --- push, pull, link ------------------------------------------------------
+
+CaseResult push_files(ScenarioSession& session, const TestStep& step) {
+  auto started = Clock::now();
+  VmRuntime* vm = session.vm(step.vm);
+  fs::path guest_path(step.dst);
+  fs::path staging = session.work / ("push-" + std::to_string(std::hash<std::string>{}(step.name)));
+  std::error_code ec;
+  fs::remove_all(staging, ec);
+  fs::create_directories(staging, ec);
+  SystemProcessRunner runner;
+  fs::path copy = staging / guest_path.filename();
+  auto cp = runner.run({.argv = {"cp", "-a", step.local_path.string(), copy.string()}});
+  auto tar = runner.run({.argv = {"tar", "-c", "-f", (staging / "push.tar").string(), "--owner=0", "--group=0", "--numeric-owner",
+                                  "-C", staging.string(), guest_path.filename().string()}});
+  if (!cp || !cp->ok() || !tar || !tar->ok()) return errored_case(session, step.name, "cannot pack " + step.src + " for the push");
+  std::ifstream in(staging / "push.tar", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  fs::remove_all(staging, ec);
+  std::string parent = guest_path.parent_path().string();
+  auto result = vm->ssh->run("mkdir -p " + shell_quote(parent) + " && tar -x -f - -C " + shell_quote(parent),
+                             scaled(session, step.timeout), bytes);
+  CaseResult c = new_case(session, step.name);
+  c.time = seconds_since(started);
+  if (!result) return errored_case(session, step.name, result.error().message);
+  if (result->exit_code != 0) {
+    c.status = CaseStatus::failed;
+    c.message = "unpacking in the guest failed: " + result->stderr_text;
+  }
+  return c;
+}
+
+CaseResult pull_files(ScenarioSession& session, const TestStep& step) {
+  auto started = Clock::now();
+  VmRuntime* vm = session.vm(step.vm);
+  fs::path guest_path(step.src);
+  std::string command = "tar -c -f - -C " + shell_quote(guest_path.parent_path().string()) + " " +
+                        shell_quote(guest_path.filename().string());
+  auto result = vm->ssh->run(command, scaled(session, step.timeout));
+  CaseResult c = new_case(session, step.name);
+  c.time = seconds_since(started);
+  if (!result) return errored_case(session, step.name, result.error().message);
+  if (result->exit_code != 0) {
+    c.status = CaseStatus::failed;
+    c.message = "cannot read " + step.src + " in " + step.vm + ": " + result->stderr_text;
+    return c;
+  }
+  fs::path target = session.artifacts / step.local_path;
+  std::error_code ec;
+  fs::create_directories(target, ec);
+  fs::path archive = session.work / "pull.tar";
+  std::ofstream(archive, std::ios::binary) << result->stdout_text;
+  SystemProcessRunner runner;
+  auto untar = runner.run({.argv = {"tar", "-x", "-f", archive.string(), "-C", target.string()}});
+  fs::remove(archive, ec);
+  if (!untar || !untar->ok()) return errored_case(session, step.name, "cannot unpack the pulled files into " + target.string());
+  c.attachments.push_back((fs::path(session.scenario->name) / step.local_path / guest_path.filename()).lexically_normal().string());
+  return c;
+}
+
+CaseResult set_link(ScenarioSession& session, const TestStep& step) {
+  auto started = Clock::now();
+  VmRuntime* vm = session.vm(step.vm);
+  CaseResult c = new_case(session, step.name);
+  Status status = vm->machine->set_link(static_cast<std::size_t>(step.network_index), step.link_up);
+  c.time = seconds_since(started);
+  if (!status) return errored_case(session, step.name, status.error().message);
+  return c;
+}
+
+}  // namespace
+
+std::string console_evidence(ScenarioSession& session, const std::vector<std::string>& vms, std::size_t lines) {
+  std::string out;
+  for (const auto& name : vms) {
+    VmRuntime* vm = session.vm(name);
+    if (!vm || !vm->machine) continue;
+    out += "--- serial console of " + name + " (last " + std::to_string(lines) + " lines) ---\n" + vm->machine->console_tail(lines) + "\n";
+  }
+  return out;
+}
+
+std::vector<CaseResult> run_step(ScenarioSession& session, const TestStep& step) {
+  try {
+    switch (step.kind) {
+      case StepKind::run: return {run_command(session, step)};
+      case StepKind::reach:
+      case StepKind::matrix: return run_checks(session, step);
+      case StepKind::push: return {push_files(session, step)};
+      case StepKind::pull: return {pull_files(session, step)};
+      case StepKind::link: return {set_link(session, step)};
+    }
+  } catch (const std::exception& e) {
+    return {errored_case(session, step.name, std::string("internal error: ") + e.what())};
+  }
+  return {};
+}
+
+}  // namespace meros
