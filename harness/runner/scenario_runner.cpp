@@ -99,17 +99,22 @@ class ScenarioRun {
     if (!key) return make_error("client key: " + key.error().message);
     session_.client_key = key->private_key.string();
     const Scenario& scenario = selected_.scenario;
+    std::map<std::string, CachedFixture> kernels, images;  // each recipe once
     for (const auto& vm : scenario.vms) {
       VmRuntime runtime;
       runtime.config = &vm;
-      if (vm.boot == BootMode::direct) {
+      if (vm.boot == BootMode::direct && !kernels.count(vm.kernel)) {
         auto kernel = ensure_kernel(scenario.kernels.at(vm.kernel), context);
         if (!kernel) return kernel.error();
-        runtime.kernel = *kernel;
+        kernels.emplace(vm.kernel, *kernel);
       }
-      auto image = ensure_image(scenario.images.at(vm.image), context);
-      if (!image) return image.error();
-      runtime.image = *image;
+      if (!images.count(vm.image)) {
+        auto image = ensure_image(scenario.images.at(vm.image), context);
+        if (!image) return image.error();
+        images.emplace(vm.image, *image);
+      }
+      if (vm.boot == BootMode::direct) runtime.kernel = kernels.at(vm.kernel);
+      runtime.image = images.at(vm.image);
       runtime.console_log = session_.artifacts / (vm.name + ".console.log");
       runtime.transcript = session_.artifacts / (vm.name + ".commands.log");
       session_.vms.emplace(vm.name, std::move(runtime));
