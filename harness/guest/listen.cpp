@@ -54,6 +54,11 @@ Result<Fd> bind_family(int family, const ListenSpec& spec, int& error_number) {
   if (!fd.valid()) return errno_error(describe(spec), error_number);
   if (auto s = configure(fd.get(), family, spec.proto); !s) return s.error();
   Endpoint any = any_address(family, spec.port);
+  if (!spec.address.empty()) {
+    auto exact = parse_endpoint(spec.address, spec.port);
+    if (!exact) return exact.error();
+    any = *exact;
+  }
   bool ok = ::bind(fd.get(), any.addr(), any.length) == 0 &&
             (spec.proto != Proto::tcp || ::listen(fd.get(), 128) == 0);
   error_number = errno;
@@ -134,9 +139,9 @@ Result<ListenerSet::Socket> ListenerSet::bind_one(const ListenSpec& spec) {
   if (spec.proto == Proto::icmp) return make_error("cannot listen on icmp");
   if (spec.port < 0 || spec.port > 65535) return make_error("port out of range: " + std::to_string(spec.port));
   int error_number = 0;
-  int family = AF_INET6;
-  auto fd = bind_family(AF_INET6, spec, error_number);
-  if (!fd && (error_number == EAFNOSUPPORT || error_number == EADDRNOTAVAIL)) {
+  int family = spec.address.empty() || spec.address.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+  auto fd = bind_family(family, spec, error_number);
+  if (!fd && family == AF_INET6 && spec.address.empty() && (error_number == EAFNOSUPPORT || error_number == EADDRNOTAVAIL)) {
     family = AF_INET;
     fd = bind_family(AF_INET, spec, error_number);
   }

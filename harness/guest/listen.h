@@ -15,6 +15,7 @@ namespace meros::guest {
 struct ListenSpec {
   Proto proto = Proto::tcp;  // tcp or udp
   int port = 0;
+  std::string address;  // numeric; empty = every address (wildcard)
 
   bool operator==(const ListenSpec&) const = default;
 };

@@ -40,7 +40,7 @@ constexpr char kUsage[] = R"(usage:
   meros-guest probe tcp|udp ADDR PORT [--timeout T]
   meros-guest probe icmp ADDR [--timeout T]
   meros-guest probe --batch            (stdin: PROTO ADDR PORT TIMEOUT_MS per line)
-  meros-guest listen [--daemon] [--pidfile PATH] tcp|udp PORT... [tcp|udp PORT...]
+  meros-guest listen [--daemon] [--pidfile PATH] [--bind ADDR]... tcp|udp PORT... [tcp|udp PORT...]
   meros-guest version
   meros-guest --help
 
@@ -137,10 +137,12 @@ struct ListenOptions {
 
 Result<ListenOptions> parse_listen_args(const Args& args) {
   ListenOptions options;
+  std::vector<std::string> bind;
   std::optional<Proto> proto;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--daemon") { options.daemon = true; continue; }
     if (args[i] == "--pidfile" && i + 1 < args.size()) { options.pidfile = std::string(args[++i]); continue; }
+    if (args[i] == "--bind" && i + 1 < args.size()) { bind.emplace_back(args[++i]); continue; }
     if (args[i].starts_with("-")) return make_error("unknown option '" + std::string(args[i]) + "'");
     if (args[i] == "tcp" || args[i] == "udp") { proto = *parse_proto(args[i]); continue; }
     if (!proto) return make_error("listen: '" + std::string(args[i]) + "' before tcp|udp");
@@ -151,6 +153,16 @@ Result<ListenOptions> parse_listen_args(const Args& args) {
       options.specs.push_back(spec);
   }
   if (options.specs.empty()) return make_error("listen needs tcp|udp and at least one PORT");
+  if (bind.empty()) return options;
+  // --bind ADDR: every port on each given address instead of the wildcard,
+  // so a port another server holds on some other address stays usable.
+  std::vector<ListenSpec> specs;
+  for (const auto& address : bind)
+    for (ListenSpec spec : options.specs) {
+      spec.address = address;
+      specs.push_back(spec);
+    }
+  options.specs = specs;
   return options;
 }
 

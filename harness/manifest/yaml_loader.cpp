@@ -52,16 +52,6 @@ bool starts_node(std::string_view line, std::size_t i, bool in_flow) {
   }
 }
 
-// A line ending in a block scalar header ("run: |", "- >-") makes the
-// lines indented below it text, not structure.
-bool opens_block_scalar(std::string_view content) {
-  while (!content.empty() && is_blank(content.back())) content.remove_suffix(1);
-  std::size_t i = content.size();
-  while (i > 0 && (content[i - 1] == '-' || content[i - 1] == '+' || (content[i - 1] >= '1' && content[i - 1] <= '9'))) --i;
-  if (i == 0 || (content[i - 1] != '|' && content[i - 1] != '>')) return false;
-  return i == 1 || is_blank(content[i - 2]);
-}
-
 // Scans text up to byte offset stop. Nesting is estimated conservatively:
 // one level per indentation step, per "- "/"? " opener and per open
 // bracket.
@@ -112,7 +102,14 @@ TextScan scan_text(std::string_view text, int max_depth, std::size_t stop = std:
     }
     int peak_flow = static_cast<int>(scan.open_flows.size());
     TextPos peak_pos = pos(i);
-    std::size_t content_end = line.size();
+    auto open_flow = [&](char c, TextPos at) {
+      scan.open_flows.emplace_back(c, at);
+      if (static_cast<int>(scan.open_flows.size()) > peak_flow) {
+        peak_flow = static_cast<int>(scan.open_flows.size());
+        peak_pos = at;
+      }
+    };
+    bool in_plain = false, block_header = false;
     for (; i < line.size(); ++i) {
       char c = line[i];
       if (quote == '\'') {
@@ -127,27 +124,47 @@ TextScan scan_text(std::string_view text, int max_depth, std::size_t stop = std:
         else if (c == '"') quote = 0;
         continue;
       }
-      if (c == '#' && (i == 0 || is_blank(line[i - 1]))) {
-        content_end = i;
-        break;
+      if (c == '#' && (i == 0 || is_blank(line[i - 1]))) break;
+      bool indicator_follows = i + 1 == line.size() || is_blank(line[i + 1]);
+      if (scan.open_flows.empty()) {
+        // Block context: a plain scalar runs to a ": " or a comment, and
+        // brackets and quotes inside it are text ("run: echo [x", "don't").
+        if (in_plain) {
+          if (c == ':' && indicator_follows) in_plain = false;
+          continue;
+        }
+        if (is_blank(c) || ((c == '-' || c == '?' || c == ':') && indicator_follows)) continue;
+        if (c == '|' || c == '>') {  // a block scalar: the lines indented below are text
+          block_header = true;
+          in_plain = true;
+          continue;
+        }
+        if (c == '&' || c == '!') {  // an anchor or a tag before the node
+          while (i + 1 < line.size() && !is_blank(line[i + 1])) ++i;
+          continue;
+        }
+        if (c == '\'' || c == '"') {
+          quote = c;
+          quote_pos = pos(i);
+        } else if (c == '[' || c == '{') {
+          open_flow(c, pos(i));
+        } else {
+          in_plain = true;
+        }
+        continue;
       }
-      bool in_flow = !scan.open_flows.empty();
-      if ((c == '\'' || c == '"') && starts_node(line, i, in_flow)) {
+      if ((c == '\'' || c == '"') && starts_node(line, i, true)) {
         quote = c;
         quote_pos = pos(i);
-      } else if ((c == '[' || c == '{') && (in_flow || starts_node(line, i, false))) {
-        scan.open_flows.emplace_back(c, pos(i));
-        if (static_cast<int>(scan.open_flows.size()) > peak_flow) {
-          peak_flow = static_cast<int>(scan.open_flows.size());
-          peak_pos = pos(i);
-        }
-      } else if ((c == ']' || c == '}') && !scan.open_flows.empty()) {
+      } else if (c == '[' || c == '{') {
+        open_flow(c, pos(i));
+      } else if (c == ']' || c == '}') {
         scan.open_flows.pop_back();
       }
     }
     int depth = static_cast<int>(indents.size()) + markers + peak_flow;
     if (depth > max_depth && !scan.too_deep) scan.too_deep = peak_pos;
-    if (!quote && opens_block_scalar(line.substr(0, content_end))) {
+    if (block_header && !quote && scan.open_flows.empty()) {
       std::size_t indent = 0;
       while (indent < line.size() && line[indent] == ' ') ++indent;
       block_scalar_indent = indent;

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <future>
+#include <thread>
 #include <map>
 #include <sstream>
 
@@ -123,9 +124,12 @@ bool vm_serves(const VirtualMachine& vm, const PortProto& target) {
   return false;
 }
 
-// Starts the agent's listeners on target VMs, and the harness's own in the
-// namespace for `host` targets, for the ports the rows name.
-Status start_listeners(ScenarioSession& session, const std::vector<Row>& rows) {
+// Starts the agent's listeners on target VMs (on their bridge addresses
+// only: the management address keeps the SSH server's port 22), and the
+// harness's own in the namespace for `host` targets, for the ports the rows
+// name. Returns why listening failed, by target ("" = the host).
+std::map<std::string, std::string> start_listeners(ScenarioSession& session, const std::vector<Row>& rows) {
+  std::map<std::string, std::string> failures;
   std::map<std::string, std::vector<std::pair<std::string, int>>> wanted;  // vm ("" = host) -> (proto, port)
   for (const auto& row : rows) {
     if (!row.resolved || row.check->target.proto == Proto::icmp) continue;
@@ -143,7 +147,10 @@ Status start_listeners(ScenarioSession& session, const std::vector<Row>& rows) {
       std::vector<guest::ListenSpec> specs;
       for (const auto& [proto, port] : ports) specs.push_back({proto == "tcp" ? guest::Proto::tcp : guest::Proto::udp, port});
       auto listeners = session.network->ns().call_inside([&] { return guest::ListenerSet::open(specs); });
-      if (!listeners) return make_error("cannot listen on the scenario host: " + listeners.error().message);
+      if (!listeners) {
+        failures[""] = "cannot listen on the scenario host: " + listeners.error().message;
+        continue;
+      }
       auto holder = std::make_unique<HostListeners>();
       holder->listeners = std::make_unique<guest::ListenerSet>(std::move(*listeners));
       guest::ListenerSet* set = holder->listeners.get();
@@ -154,13 +161,16 @@ Status start_listeners(ScenarioSession& session, const std::vector<Row>& rows) {
     }
     VmRuntime& vm = *session.vm(vm_name);
     std::string command = std::string(kAgent) + " listen --daemon";
+    for (const auto& tap : session.network->topology().find_vm(vm_name)->networks) command += " --bind " + tap.address.str();
     for (const auto& [proto, port] : ports) command += " " + proto + " " + std::to_string(port);
     auto result = vm.ssh->run(command, scaled(session, Duration(20'000)));
-    if (!result || result->exit_code != 0)
-      return make_error("cannot start listeners on " + vm_name + ": " + (result ? result->stdout_text + result->stderr_text : result.error().message));
+    if (!result || result->exit_code != 0) {
+      failures[vm_name] = "cannot start listeners on " + vm_name + ": " + (result ? result->stdout_text + result->stderr_text : result.error().message);
+      continue;
+    }
     for (const auto& p : ports) vm.listening.insert(p);
   }
-  return {};
+  return failures;
 }
 
 // Probes from one VM: one agent call for all its rows.
@@ -200,11 +210,45 @@ void probe_from_host(ScenarioSession& session, std::vector<Row*>& rows) {
   }
 }
 
-// Probes every row, sources concurrently.
-void probe_rows(ScenarioSession& session, std::vector<Row>& rows) {
+bool row_passed(const Row& row) {
+  return row.resolved && row.outcome && expectation_met(row.check->expect, row.outcome->observed);
+}
+
+// Round 0 probes every resolvable row; later rounds (retries) the ones
+// that did not pass.
+std::vector<Row*> rows_to_probe(std::vector<Row>& rows, int round) {
+  std::vector<Row*> pending;
+  for (auto& row : rows) {
+    if (!row.resolved || (round > 0 && row_passed(row))) continue;
+    row.outcome.reset();
+    row.error.clear();
+    pending.push_back(&row);
+  }
+  return pending;
+}
+
+void record_attempts(const std::vector<Row>& rows, std::vector<std::vector<Attempt>>& attempts, double time) {
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Row& row = rows[i];
+    if (!row.resolved || (!attempts[i].empty() && attempts[i].back().status == CaseStatus::passed)) continue;
+    Attempt attempt;
+    attempt.time = time;
+    if (!row.outcome) {
+      attempt.status = CaseStatus::errored;
+      attempt.message = row.error;
+    } else {
+      Verdict v = judge_reach(row.check->expect, row.outcome->observed, row.outcome->elapsed);
+      attempt.status = v.passed ? CaseStatus::passed : CaseStatus::failed;
+      attempt.message = v.passed ? "" : v.message;
+    }
+    attempts[i].push_back(attempt);
+  }
+}
+
+// Probes the given rows, sources concurrently.
+void probe_rows(ScenarioSession& session, const std::vector<Row*>& pending) {
   std::map<std::string, std::vector<Row*>> by_source;  // "" = host
-  for (auto& row : rows)
-    if (row.resolved) by_source[row.resolved->from_host ? "" : row.resolved->source_vm].push_back(&row);
+  for (Row* row : pending) by_source[row->resolved->from_host ? "" : row->resolved->source_vm].push_back(row);
   std::vector<std::future<void>> running;
   for (auto& [source, list] : by_source) {
     running.push_back(std::async(std::launch::async, [&session, &source, &list] {
@@ -275,17 +319,35 @@ std::vector<CaseResult> run_checks(ScenarioSession& session, const TestStep& ste
     row.resolved = resolve_check(check, *session.scenario, session.network->topology());
     rows.push_back(std::move(row));
   }
-  if (auto status = start_listeners(session, rows); !status) {
-    std::vector<CaseResult> cases;
-    for (const auto& row : rows) cases.push_back(errored_case(session, row.name, status.error().message));
-    return cases;
+  auto listen_failures = start_listeners(session, rows);
+  for (auto& row : rows) {
+    if (!row.resolved || row.check->target.proto == Proto::icmp) continue;
+    std::string target = row.resolved->target_is_host ? "" : row.resolved->target_vm;
+    if (auto it = listen_failures.find(target); it != listen_failures.end() && (target != "" || row.resolved->target_is_host))
+      row.resolved = make_error(it->second);
   }
   auto before = counter_snapshot(session);
-  probe_rows(session, rows);
+  std::vector<std::vector<Attempt>> attempts(rows.size());
+  for (int round = 0; round <= step.retries; ++round) {
+    std::vector<Row*> pending = rows_to_probe(rows, round);
+    if (pending.empty()) break;
+    if (round > 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto round_started = Clock::now();
+    probe_rows(session, pending);
+    record_attempts(rows, attempts, seconds_since(round_started));
+  }
   nlohmann::json hit = rules_hit(session, before, counter_snapshot(session));
   double time = seconds_since(started) / static_cast<double>(std::max<std::size_t>(1, rows.size()));
   std::vector<CaseResult> cases;
-  for (const auto& row : rows) cases.push_back(row_case(session, row, time, hit));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    CaseResult c = row_case(session, rows[i], time, hit);
+    c.retries = step.retries;
+    if (attempts[i].size() > 1) {
+      c.attempts = attempts[i];
+      c.flaky = c.status == CaseStatus::passed;
+    }
+    cases.push_back(std::move(c));
+  }
   return cases;
 }
 

@@ -11,20 +11,16 @@
 #include <mutex>
 #include <sstream>
 
+#include "manifest/values.h"
 #include "util/process.h"
 #include "util/text.h"
+#include "vm/boot_watch.h"
 #include "vm/child_process.h"
 
 namespace meros::vm {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string seconds_text(Duration d) {
-  std::ostringstream out;
-  out << static_cast<double>(d.count()) / 1000.0 << " s";
-  return out.str();
-}
 
 std::string read_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -102,14 +98,14 @@ ProbeOutcome QemuKvmProber::run_probe_guest(Duration deadline) {
       return {true, "the KVM probe guest got through its firmware in " + std::to_string(took.count()) + " ms"};
     }
     if (auto status = child->exit_code()) {
-      std::string why = tail_lines(read_file(qemu_log), 1);
+      std::string why = log_tail(qemu_log, 1);
       return {false, "the KVM probe guest's QEMU exited with status " + std::to_string(*status) +
                          (why.empty() ? "" : ": " + why)};
     }
     clock.sleep_for(Duration(10));
   }
   std::size_t bytes = read_file(firmware_log).size();
-  return {false, "the KVM probe guest made no progress in " + seconds_text(deadline) +
+  return {false, "the KVM probe guest made no progress in " + format_duration(deadline) +
                      " (its firmware stalled after " + std::to_string(bytes) + " bytes of log)"};
 #endif
 }

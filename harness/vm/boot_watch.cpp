@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "manifest/values.h"
 #include "util/process.h"
 
 namespace meros::vm {
@@ -26,12 +27,6 @@ std::string trim(std::string_view text) {
 std::string after(std::string_view line, std::string_view marker) {
   std::size_t at = line.find(marker);
   return at == std::string_view::npos ? "" : trim(line.substr(at + marker.size()));
-}
-
-std::string seconds_text(Duration d) {
-  std::ostringstream out;
-  out << static_cast<double>(d.count()) / 1000.0 << " s";
-  return out.str();
 }
 
 }  // namespace
@@ -81,7 +76,7 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-std::string console_tail(const fs::path& log, std::size_t lines) {
+std::string log_tail(const fs::path& log, std::size_t lines) {
   constexpr std::streamoff kTailBytes = 64 * 1024;
   std::ifstream in(log, std::ios::binary | std::ios::ate);
   if (!in) return "";
@@ -148,7 +143,7 @@ Result<Duration> wait_for_boot(BootSignals& signals, const BootWait& wait, Clock
     if (clock.now() - start >= wait.timeout) {
       std::string why = ready_seen ? "the guest printed MEROS-READY but its SSH port never opened"
                                    : "the console never showed MEROS-READY";
-      return failure("not ready after " + seconds_text(wait.timeout) + ": " + why);
+      return failure("not ready after " + format_duration(wait.timeout) + ": " + why);
     }
     clock.sleep_for(wait.poll);
   }

@@ -36,8 +36,8 @@ class ConsoleLog {
 // write them; reports must not carry them).
 std::string printable(std::string_view text);
 
-// The last `lines` lines of a console log file, printable.
-std::string console_tail(const std::filesystem::path& log, std::size_t lines);
+// The last `lines` lines of a log file (console, QEMU output), printable.
+std::string log_tail(const std::filesystem::path& log, std::size_t lines);
 
 // Each line prefixed with two spaces, ending in a newline: for quoting
 // console or QEMU output inside a message.

@@ -1,9 +1,6 @@
 #include "vm/machine.h"
 
-#include <signal.h>
-
 #include <fstream>
-#include <sstream>
 
 #include "util/process.h"
 
@@ -11,13 +8,6 @@ namespace meros::vm {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_tail(const fs::path& path, std::size_t lines) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream data;
-  data << in.rdbuf();
-  return tail_lines(printable(data.str()), lines);
-}
 
 // The boot wait's view of a real Machine.
 class MachineSignals : public BootSignals {
@@ -73,7 +63,7 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   // can end it during the handshake: then its own words are the error.
   auto failed = [&](const Error& qmp_error) -> Error {
     if (process->wait_for(Duration(1000))) {
-      std::string said = indented(read_tail(qemu_log, 5));
+      std::string said = indented(log_tail(qemu_log, 5));
       if (!said.empty()) said.pop_back();
       return make_error(vm + "QEMU exited with status " + std::to_string(*process->exit_code()) + " at start:\n" + said);
     }
@@ -120,8 +110,8 @@ Status Machine::set_link(std::size_t index, bool up) {
   return qmp_->set_link(network_device_id(index), up);
 }
 
-std::string Machine::console_tail(std::size_t lines) const { return vm::console_tail(spec_.console_log, lines); }
+std::string Machine::console_tail(std::size_t lines) const { return log_tail(spec_.console_log, lines); }
 
-std::string Machine::qemu_output_tail(std::size_t lines) const { return read_tail(qemu_log_, lines); }
+std::string Machine::qemu_output_tail(std::size_t lines) const { return log_tail(qemu_log_, lines); }
 
 }  // namespace meros::vm

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <thread>
 
+#include "manifest/values.h"
 #include "util/text.h"
 
 namespace meros::vm {
@@ -16,11 +17,6 @@ namespace fs = std::filesystem;
 using std::chrono::steady_clock;
 
 namespace {
-
-std::string seconds_text(Duration d) {
-  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
-  return std::to_string(d.count()) + " ms";
-}
 
 Duration remaining(steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<Duration>(deadline - steady_clock::now());
@@ -57,7 +53,7 @@ Result<std::unique_ptr<SocketQmpChannel>> SocketQmpChannel::connect(const fs::pa
     if (!not_yet) return make_error("cannot connect to QMP socket " + socket.string() + ": " + std::strerror(error));
     if (keep_trying && !keep_trying()) return make_error("QMP socket " + socket.string() + ": gave up connecting");
     if (steady_clock::now() >= deadline)
-      return make_error("QMP socket " + socket.string() + " not accepting connections after " + seconds_text(timeout));
+      return make_error("QMP socket " + socket.string() + " not accepting connections after " + format_duration(timeout));
     std::this_thread::sleep_for(Duration(5));
   }
 }

@@ -236,7 +236,7 @@ TEST(YamlDepth, FindsDeepIndentation) {
   for (int i = 0; i < 100; ++i) text += std::string(i, ' ') + "k:\n";
   auto deep = find_excessive_nesting(text, 64);
   ASSERT_TRUE(deep);
-  EXPECT_EQ(deep->first, 64);
+  EXPECT_EQ(deep->first, 65);  // line 65 is the 65th level
 }
 
 TEST(YamlDepth, IgnoresBracketsInStringsCommentsAndBlockScalars) {
@@ -246,6 +246,18 @@ TEST(YamlDepth, IgnoresBracketsInStringsCommentsAndBlockScalars) {
   EXPECT_EQ(find_excessive_nesting("a: 1 # " + brackets + "\n", 64), std::nullopt);
   EXPECT_EQ(find_excessive_nesting("run: |\n  " + brackets + "\nb: 2\n", 64), std::nullopt);
   EXPECT_EQ(find_excessive_nesting("run: echo " + brackets + "\n", 64), std::nullopt);
+  EXPECT_EQ(find_excessive_nesting("- >-\n  " + brackets + "\n", 64), std::nullopt);
+  EXPECT_EQ(find_excessive_nesting("a: 'it''s " + brackets + "'\n", 64), std::nullopt);
+  EXPECT_EQ(find_excessive_nesting("a: \"\\\" " + brackets + "\"\n", 64), std::nullopt);
+}
+
+TEST(YamlDepth, BlockScalarsEndWithTheirIndentation) {
+  std::string text = "a: |\n  text\nb: " + std::string(100, '[') + std::string(100, ']') + "\n";
+  EXPECT_TRUE(find_excessive_nesting(text, 64));
+}
+
+TEST(YamlDepth, QuotedKeysDoNotHideBrackets) {
+  EXPECT_TRUE(find_excessive_nesting("\"key\": " + std::string(100, '[') + "\n", 64));
 }
 
 TEST(YamlDepth, QuotesInsidePlainScalarsDoNotHideBrackets) {

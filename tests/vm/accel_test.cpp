@@ -53,12 +53,12 @@ TEST(Accel, AutoFallsBackToTcgWhenTheDeviceIsMissing) {
 
 TEST(Accel, AutoFallsBackToTcgWhenTheProbeGuestHangs) {
   FakeProber prober;
-  prober.probe = {false, "the KVM probe guest made no progress in 1.5 s (its firmware stalled after 1291 bytes of log)"};
+  prober.probe = {false, "the KVM probe guest made no progress in 1500ms (its firmware stalled after 1291 bytes of log)"};
   auto choice = choose_accel(AccelRequest::automatic, prober);
   ASSERT_TRUE(choice);
   EXPECT_EQ(choice->accel, Accel::tcg);
   EXPECT_EQ(choice->reason,
-            "the KVM probe guest made no progress in 1.5 s (its firmware stalled after 1291 bytes of log); using TCG");
+            "the KVM probe guest made no progress in 1500ms (its firmware stalled after 1291 bytes of log); using TCG");
 }
 
 TEST(Accel, KvmRequestedFailsLoudlyWhenKvmDoesNotWork) {
@@ -69,10 +69,10 @@ TEST(Accel, KvmRequestedFailsLoudlyWhenKvmDoesNotWork) {
   EXPECT_EQ(choice.error().message, "--accel kvm: /dev/kvm is not accessible to uid 1000 (add the user to the kvm group)");
 
   FakeProber hangs;
-  hangs.probe = {false, "the KVM probe guest made no progress in 1.5 s"};
+  hangs.probe = {false, "the KVM probe guest made no progress in 1500ms"};
   choice = choose_accel(AccelRequest::kvm, hangs);
   ASSERT_FALSE(choice);
-  EXPECT_EQ(choice.error().message, "--accel kvm: KVM does not work here: the KVM probe guest made no progress in 1.5 s");
+  EXPECT_EQ(choice.error().message, "--accel kvm: KVM does not work here: the KVM probe guest made no progress in 1500ms");
 
   FakeProber works;
   choice = choose_accel(AccelRequest::kvm, works);

@@ -156,7 +156,7 @@ TEST(BootWatch, TimeoutSaysWhatWasMissing) {
   ASSERT_FALSE(waited);
   EXPECT_EQ(clock.now().time_since_epoch(), 2s);
   EXPECT_EQ(waited.error().message,
-            "vm web: not ready after 2 s: the console never showed MEROS-READY\nthe console is empty");
+            "vm web: not ready after 2s: the console never showed MEROS-READY\nthe console is empty");
 
   ScriptedBoot no_ssh;
   no_ssh.script = {{"MEROS-READY hostname=web"}};
@@ -164,7 +164,7 @@ TEST(BootWatch, TimeoutSaysWhatWasMissing) {
   waited = wait_for_boot(no_ssh, wait, clock2);
   ASSERT_FALSE(waited);
   EXPECT_EQ(waited.error().message,
-            "vm web: not ready after 2 s: the guest printed MEROS-READY but its SSH port never opened\n"
+            "vm web: not ready after 2s: the guest printed MEROS-READY but its SSH port never opened\n"
             "last 20 console lines:\n"
             "  MEROS-READY hostname=web");
 }
@@ -195,7 +195,7 @@ TEST(ConsoleLog, ReturnsCompleteLinesAsTheFileGrows) {
   out << "ond\n\x1b[2Jthird\n" << std::flush;
   EXPECT_EQ(log.read_new_lines(), (std::vector<std::string>{"second", "third"}));
   EXPECT_TRUE(log.read_new_lines().empty());
-  EXPECT_EQ(console_tail(path, 2), "second\nthird");
+  EXPECT_EQ(log_tail(path, 2), "second\nthird");
 }
 
 }  // namespace

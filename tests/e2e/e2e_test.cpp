@@ -1,0 +1,111 @@
+// The real meros-test binary on real scenarios. A run's JUnit is checked
+// against the XSD and, for the failing example, against the expected
+// verdicts; the host's namespaces, links and ruleset must be unchanged.
+#include <gtest/gtest.h>
+#include <tinyxml2.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  int exit_code = -1;
+  std::string text;
+};
+
+// Runs a fixed test command line (no manifest data) and collects its output.
+Output run(const std::string& command) {
+  Output out;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return out;
+  std::array<char, 4096> buffer;
+  while (std::size_t n = std::fread(buffer.data(), 1, buffer.size(), pipe)) out.text.append(buffer.data(), n);
+  int status = ::pclose(pipe);
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
+std::string host_snapshot() {
+  return run("ip -all netns list | sort; ip -j link show | sed 's/\"ifindex\":[0-9]*//g'; nft -j list ruleset; "
+             "pgrep -a qemu-system || true").text;
+}
+
+// "name | status | message" a testcase, numbers as '#'.
+std::string junit_summary(const fs::path& file) {
+  tinyxml2::XMLDocument doc;
+  if (doc.LoadFile(file.c_str()) != tinyxml2::XML_SUCCESS) return "cannot read " + file.string();
+  std::ostringstream out;
+  auto* suites = doc.FirstChildElement("testsuites");
+  for (auto* suite = suites ? suites->FirstChildElement("testsuite") : nullptr; suite; suite = suite->NextSiblingElement("testsuite"))
+    for (auto* tc = suite->FirstChildElement("testcase"); tc; tc = tc->NextSiblingElement("testcase")) {
+      std::string status = "passed", message;
+      for (const char* kind : {"failure", "error", "skipped"})
+        if (auto* e = tc->FirstChildElement(kind)) {
+          status = std::string(kind) == "failure" ? "failed" : std::string(kind) == "error" ? "errored" : "skipped";
+          message = e->Attribute("message") ? e->Attribute("message") : "";
+        }
+      std::string line = std::string(tc->Attribute("name")) + " | " + status + " |" + (message.empty() ? "" : " " + message);
+      out << std::regex_replace(line, std::regex("[0-9]+"), "#") << "\n";
+    }
+  return out.str();
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class EndToEnd : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root: namespaces, taps, nftables";
+    if (run("command -v qemu-system-x86_64").exit_code != 0) GTEST_SKIP() << "qemu-system-x86_64 missing";
+    out_ = fs::path(MEROS_BINARY_DIR) / "e2e" / testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(out_);
+    fs::create_directories(out_);
+    before_ = host_snapshot();
+  }
+  void TearDown() override {
+    if (!before_.empty()) EXPECT_EQ(before_, host_snapshot()) << "the host changed";
+  }
+  Output meros(const std::string& args) {
+    return run(std::string("cd ") + MEROS_SOURCE_DIR + " && " + MEROS_TEST_BIN + " " + args);
+  }
+  void expect_valid_junit(const fs::path& junit) {
+    auto lint = run("xmllint --noout --schema " + std::string(MEROS_SOURCE_DIR) + "/tests/testdata/junit/junit.xsd " + junit.string());
+    EXPECT_EQ(lint.exit_code, 0) << lint.text;
+  }
+  fs::path out_;
+  std::string before_;
+};
+
+TEST_F(EndToEnd, FailingScenarioReportsEachFailureAsExpected) {
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("tests/e2e/failing --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 1) << result.text;
+  EXPECT_EQ(junit_summary(junit), read_file(fs::path(MEROS_SOURCE_DIR) / "tests/e2e/failing.expected")) << result.text;
+  expect_valid_junit(junit);
+  EXPECT_TRUE(fs::exists(out_ / "artifacts/failing-on-purpose/alpha.console.log"));
+  // The failure evidence: the console tail is in the testcase.
+  EXPECT_NE(read_file(junit).find("serial console of alpha"), std::string::npos);
+}
+
+TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  expect_valid_junit(junit);
+}
+
+}  // namespace
