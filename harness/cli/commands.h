@@ -18,6 +18,8 @@ int command_validate(const Options& options);
 int command_list(const Options& options);
 int command_run(const Options& options);
 int command_build(const Options& options);
+int command_gc(const Options& options);
+int command_status(const Options& options);
 int command_not_implemented(const Options& options);
 
 }  // namespace meros

@@ -17,7 +17,8 @@ namespace {
 int dispatch(const meros::Options& options) {
   using Command = int (*)(const meros::Options&);
   static const std::map<std::string, Command> commands = {
-      {"run", meros::command_run}, {"validate", meros::command_validate}, {"list", meros::command_list}, {"build", meros::command_build}};
+      {"run", meros::command_run}, {"validate", meros::command_validate}, {"list", meros::command_list}, {"build", meros::command_build},
+      {"gc", meros::command_gc},       {"status", meros::command_status}};
   auto it = commands.find(options.command);
   return it == commands.end() ? meros::command_not_implemented(options) : it->second(options);
 }

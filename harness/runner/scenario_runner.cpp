@@ -142,8 +142,15 @@ class ScenarioRun {
     state.created_at = format_iso8601(std::chrono::system_clock::now());
     state.netns = session_.network ? session_.network->topology().namespace_name : "";
     state.paths = {session_.work.string()};
-    for (auto& [name, vm] : session_.vms)
+    state.details["vms"] = nlohmann::json::array();
+    for (auto& [name, vm] : session_.vms) {
       if (vm.machine) state.processes.push_back({vm.machine->pid(), process_start_time(vm.machine->pid()).value_or(0)});
+      const net::VmLinks* links = session_.network ? session_.network->topology().find_vm(name) : nullptr;
+      if (!links) continue;
+      std::string addresses;
+      for (const auto& tap : links->networks) addresses += (addresses.empty() ? "" : " ") + tap.bridge + "=" + tap.address.str();
+      state.details["vms"].push_back({{"name", name}, {"mgmt", links->management.guest_address.str()}, {"addresses", addresses}});
+    }
     return save_run_state(run_state_dir(), state);
   }
 

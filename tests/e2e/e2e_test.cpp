@@ -12,6 +12,9 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <csignal>
+#include <sys/wait.h>
 
 namespace {
 
@@ -99,6 +102,31 @@ TEST_F(EndToEnd, FailingScenarioReportsEachFailureAsExpected) {
   EXPECT_TRUE(fs::exists(out_ / "artifacts/failing-on-purpose/alpha.console.log"));
   // The failure evidence: the console tail is in the testcase.
   EXPECT_NE(read_file(junit).find("serial console of alpha"), std::string::npos);
+}
+
+// SIGKILL of meros-test while its VMs boot: QEMU dies with it (parent-death
+// signal) and gc removes the namespace and overlays it left.
+TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
+  std::string command = std::string("cd ") + MEROS_SOURCE_DIR + " && exec " + MEROS_TEST_BIN + " tests/e2e/failing --artifacts " +
+                        (out_ / "artifacts").string() + " >" + (out_ / "log").string() + " 2>&1";
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
+    _exit(127);
+  }
+  bool booting = false;
+  for (int i = 0; i < 600 && !booting; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    booting = meros("status").text.find("mgmt 100.127") != std::string::npos && run("pgrep -f meros-test.*qemu || pgrep qemu-system").exit_code == 0;
+  }
+  ASSERT_TRUE(booting) << read_file(out_ / "log");
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_NE(run("pgrep qemu-system").exit_code, 0) << "a QEMU outlived meros-test by 2 s";
+  auto gc = meros("gc");
+  EXPECT_EQ(gc.exit_code, 0) << gc.text;
+  EXPECT_NE(gc.text.find("1 run(s) removed"), std::string::npos) << gc.text;
 }
 
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {

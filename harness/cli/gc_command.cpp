@@ -1,0 +1,92 @@
+// meros-test gc and status: what runs left behind, read from their
+// run-state files. gc removes the resources of runs whose owner is gone
+// (its pid no longer runs, or runs another program); a live run's are never
+// touched, nor anything a run did not record as its own.
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "net/netns.h"
+#include "runner/run_state.h"
+#include "util/exit_codes.h"
+
+namespace meros {
+namespace {
+
+// SIGKILLs the process group of each recorded process that is still the
+// same process (pid and start time), and waits for it to go.
+int kill_processes(const RunState& state) {
+  int killed = 0;
+  for (const auto& process : state.processes) {
+    if (!is_alive(process)) continue;
+    ::kill(-process.pid, SIGKILL);
+    ::kill(process.pid, SIGKILL);
+    ++killed;
+    for (int i = 0; i < 50 && is_alive(process); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return killed;
+}
+
+std::vector<std::string> collect(const RunState& state) {
+  std::vector<std::string> problems;
+  int killed = kill_processes(state);
+  if (killed) std::cout << "  killed " << killed << " process group(s)\n";
+  if (!state.netns.empty() && !net::list_netns(state.netns).empty()) {
+    if (auto removed = net::remove_netns(state.netns); !removed) problems.push_back(removed.error().message);
+    else std::cout << "  removed network namespace " << state.netns << "\n";
+  }
+  for (const auto& path : state.paths) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) continue;
+    fs::remove_all(path, ec);
+    if (ec) problems.push_back("cannot remove " + path + ": " + ec.message());
+    else std::cout << "  removed " << path << "\n";
+    fs::remove(fs::path(path).parent_path(), ec);  // the run's directory, once empty
+  }
+  return problems;
+}
+
+}  // namespace
+
+int command_gc(const Options&) {
+  fs::path dir = run_state_dir();
+  int collected = 0, live = 0, failed = 0;
+  for (const auto& state : load_run_states(dir)) {
+    if (is_alive(state.owner)) {
+      ++live;
+      continue;
+    }
+    std::cout << "run " << state.run_id << " (" << state.scenario << ", owner pid " << state.owner.pid << " is gone)\n";
+    auto problems = collect(state);
+    for (const auto& p : problems) std::cerr << "  error: " << p << "\n";
+    if (problems.empty()) {
+      (void)remove_run_state(dir, state.run_id);
+      ++collected;
+    } else {
+      ++failed;
+    }
+  }
+  std::cout << "gc: " << collected << " run(s) removed, " << live << " live run(s) left alone";
+  if (failed) std::cout << ", " << failed << " could not be removed completely";
+  std::cout << "\n";
+  return failed ? exit_code::test_failed : exit_code::passed;
+}
+
+int command_status(const Options&) {
+  auto states = load_run_states(run_state_dir());
+  if (states.empty()) {
+    std::cout << "no running constellations\n";
+    return exit_code::passed;
+  }
+  for (const auto& state : states) {
+    std::cout << state.run_id << "  " << state.scenario << "  " << state.mode << "  since " << state.created_at << "  "
+              << (is_alive(state.owner) ? "running" : "owner gone (meros-test gc removes it)") << "\n";
+    for (const auto& vm : state.details.value("vms", nlohmann::json::array()))
+      std::cout << "    " << vm.value("name", "?") << "  mgmt " << vm.value("mgmt", "?") << "  " << vm.value("addresses", "") << "\n";
+  }
+  return exit_code::passed;
+}
+
+}  // namespace meros
