@@ -20,6 +20,12 @@ int command_run(const Options& options);
 int command_build(const Options& options);
 int command_gc(const Options& options);
 int command_status(const Options& options);
+int command_up(const Options& options);
+int command_down(const Options& options);
+int command_exec(const Options& options);
+int command_connect(const Options& options);
+int command_push(const Options& options);
+int command_pull(const Options& options);
 int command_not_implemented(const Options& options);
 
 }  // namespace meros

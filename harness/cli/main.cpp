@@ -18,7 +18,10 @@ int dispatch(const meros::Options& options) {
   using Command = int (*)(const meros::Options&);
   static const std::map<std::string, Command> commands = {
       {"run", meros::command_run}, {"validate", meros::command_validate}, {"list", meros::command_list}, {"build", meros::command_build},
-      {"gc", meros::command_gc},       {"status", meros::command_status}};
+      {"gc", meros::command_gc},       {"status", meros::command_status},
+      {"up", meros::command_up},       {"down", meros::command_down},
+      {"exec", meros::command_exec},   {"connect", meros::command_connect},
+      {"push", meros::command_push},   {"pull", meros::command_pull}};
   auto it = commands.find(options.command);
   return it == commands.end() ? meros::command_not_implemented(options) : it->second(options);
 }

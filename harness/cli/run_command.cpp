@@ -1,5 +1,6 @@
 // meros-test run: the pipeline for every selected scenario, the reports,
 // the exit code. Signals stop the run after teardown (130/143).
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -116,7 +117,104 @@ void print_summary(const RunReport& report, const fs::path& junit) {
   std::cout << " in " << static_cast<long long>(total_time(report)) << " s\nreport: " << junit.string() << "\n";
 }
 
+// The settings every command that boots VMs shares; prints the choice.
+Result<RunSettings> prepare_settings(const Options& options, const FixtureStore& store) {
+  auto request = options.accel == Accel::kvm ? vm::AccelRequest::kvm : options.accel == Accel::tcg ? vm::AccelRequest::tcg : vm::AccelRequest::automatic;
+  auto accel = vm::detect_accel(request);
+  if (!accel) return accel.error();
+  RunSettings settings;
+  settings.run_id = new_run_id();
+  settings.accel = *accel;
+  settings.timeout_multiplier = options.timeout_multiplier.value_or(accel->accel == vm::Accel::tcg ? 3.0 : 1.0);
+  settings.artifacts_root = fs::absolute(options.artifacts.value_or(fs::path("reports") / settings.run_id));
+  settings.work_root = store.root() / "runs" / settings.run_id;
+  settings.interrupted = &g_interrupted;
+  return settings;
+}
+
+// A terminal-less child that owns an `up` constellation until SIGTERM.
+[[noreturn]] void run_constellation(const SelectedScenario& selected, const RunSettings& settings, FixtureStore& store, int ready_fd) {
+  ::setsid();
+  std::error_code ec;
+  fs::create_directories(settings.artifacts_root, ec);
+  fs::path log = settings.artifacts_root / "up.log";
+  std::freopen(log.c_str(), "a", stdout);
+  std::freopen(log.c_str(), "a", stderr);
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+  SystemProcessRunner runner;
+  FileHashCache hashes(store.file_hash_cache());
+  ConsoleReporter reporter(1);
+  ConsoleStepPrinter printer(1);
+  RunServices services{store, runner, hashes, reporter, printer};
+  Status held = hold_scenario(selected, settings, services, [&](const std::string& state_id) {
+    std::string line = "ready " + state_id + "\n";
+    (void)!::write(ready_fd, line.data(), line.size());
+    ::close(ready_fd);
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+  });
+  if (!held) {
+    std::string line = "failed " + held.error().message + "\n";
+    (void)!::write(ready_fd, line.data(), line.size());
+  }
+  std::fflush(nullptr);
+  _exit(held ? 0 : 1);
+}
+
 }  // namespace
+
+int command_up(const Options& options) {
+  if (options.arguments.size() != 1) {
+    std::cerr << "meros-test up: give exactly one scenario\n";
+    return exit_code::usage;
+  }
+  Diagnostics diagnostics;
+  auto scenarios = load_scenarios(options.arguments, diagnostics);
+  if (!diagnostics.empty() || scenarios.size() != 1) {
+    for (const auto& d : diagnostics.sorted()) std::cerr << d.str() << "\n";
+    if (diagnostics.empty()) std::cerr << "meros-test up: " << options.arguments[0] << " holds " << scenarios.size() << " scenarios; name one\n";
+    return exit_code::usage;
+  }
+  if (std::string problem = environment_problem(); !problem.empty()) {
+    std::cerr << "meros-test up: " << problem << "\n";
+    return exit_code::environment;
+  }
+  FixtureStore store(FixtureStore::default_root(options.cache_dir));
+  auto settings = prepare_settings(options, store);
+  if (!settings) {
+    std::cerr << "meros-test up: " << settings.error().message << "\n";
+    return exit_code::environment;
+  }
+  SelectedScenario selected{scenarios[0], std::vector<bool>(scenarios[0].tests.size(), false)};
+  std::cout << "meros-test up " << selected.scenario.name << ": booting (log: " << (settings->artifacts_root / "up.log").string() << ")" << std::endl;
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return exit_code::environment;
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pipe_fds[0]);
+    run_constellation(selected, *settings, store, pipe_fds[1]);
+  }
+  ::close(pipe_fds[1]);
+  std::string answer;
+  char buffer[512];
+  // One line: "ready ID" or "failed WHY".
+  for (ssize_t n; answer.find('\n') == std::string::npos && (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    answer.append(buffer, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  if (!answer.starts_with("ready ")) {
+    std::cerr << "meros-test up: " << (answer.empty() ? "the constellation's process died" : answer.substr(7)) << "\n";
+    return exit_code::test_failed;
+  }
+  std::string id = answer.substr(6, answer.find('\n') - 6);
+  std::cout << "constellation " << id << " is up\n"
+            << "  meros-test status\n  meros-test exec " << id << " VM -- COMMAND\n  meros-test connect " << id << " VM\n"
+            << "  meros-test down " << id << "\n";
+  return exit_code::passed;
+}
 
 int command_run(const Options& options) {
   std::vector<Scenario> scenarios;
@@ -140,20 +238,14 @@ int command_run(const Options& options) {
     std::cerr << "meros-test: " << problem << "\n";
     return exit_code::environment;
   }
-  auto request = options.accel == Accel::kvm ? vm::AccelRequest::kvm : options.accel == Accel::tcg ? vm::AccelRequest::tcg : vm::AccelRequest::automatic;
-  auto accel = vm::detect_accel(request);
-  if (!accel) {
-    std::cerr << "meros-test: " << accel.error().message << "\n";
+  FixtureStore store(FixtureStore::default_root(options.cache_dir));
+  auto prepared = prepare_settings(options, store);
+  if (!prepared) {
+    std::cerr << "meros-test: " << prepared.error().message << "\n";
     return exit_code::environment;
   }
-  RunSettings settings;
-  settings.run_id = new_run_id();
-  settings.accel = *accel;
-  settings.timeout_multiplier = options.timeout_multiplier.value_or(accel->accel == vm::Accel::tcg ? 3.0 : 1.0);
-  settings.artifacts_root = fs::absolute(options.artifacts.value_or(fs::path("reports") / settings.run_id));
-  FixtureStore store(FixtureStore::default_root(options.cache_dir));
-  settings.work_root = store.root() / "runs" / settings.run_id;
-  settings.interrupted = &g_interrupted;
+  RunSettings settings = *prepared;
+  const vm::AccelChoice* accel = &settings.accel;
   std::cout << "meros-test run " << settings.run_id << ": " << selected.size() << " scenario(s), accel "
             << vm::to_string(accel->accel) << " (" << accel->reason << "), timeouts x" << settings.timeout_multiplier << "\n";
   install_signal_handlers();

@@ -26,6 +26,13 @@ bool has_control_characters(std::string_view text, std::string_view allowed = ""
   });
 }
 
+// Reports every missing key, not just the first; true when none is.
+bool require_all(const MapReader& map, std::initializer_list<const char*> keys) {
+  bool all = true;
+  for (const char* key : keys) all = map.require(key) && all;
+  return all;
+}
+
 // "a", "a and b", "a, b and c".
 std::string join_and(const std::vector<std::string>& words) {
   std::string out;
@@ -860,8 +867,7 @@ void ScenarioParser::parse_reach(const MapReader& step_map, TestStep& step) {
   std::string what = step_map.what() + ".reach";
   MapReader map(yaml_, step_map.get("reach"), what, manifest_keys("reach"));
   if (!map.is_map()) return;
-  bool complete = map.require("from") & map.require("to") & map.require("expect");
-  if (!complete) return;
+  if (!require_all(map, {"from", "to", "expect"})) return;
   ReachCheck check;
   check.mark = map.mark();
   auto from = parse_endpoint(map.get("from"), what + ".from", true);
@@ -944,9 +950,7 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
   std::string what = step_map.what() + "." + key;
   MapReader map(yaml_, step_map.get(key), what, manifest_keys(key));
   if (!map.is_map()) return;
-  bool complete = map.require("vm") & map.require("src");
-  if (push) complete = map.require("dst") & complete;
-  if (!complete) return;
+  if (!(push ? require_all(map, {"vm", "src", "dst"}) : require_all(map, {"vm", "src"}))) return;
   if (auto vm = map.string("vm")) {
     check_vm_reference(*vm, map.value_mark("vm"), what + ".vm");
     step.vm = *vm;
@@ -978,8 +982,7 @@ void ScenarioParser::parse_link(const MapReader& step_map, TestStep& step) {
   std::string what = step_map.what() + ".link";
   MapReader map(yaml_, step_map.get("link"), what, manifest_keys("link"));
   if (!map.is_map()) return;
-  bool complete = map.require("vm") & map.require("network") & map.require("state");
-  if (!complete) return;
+  if (!require_all(map, {"vm", "network", "state"})) return;
   if (auto state = map.string("state")) {
     if (*state == "up" || *state == "down") step.link_up = *state == "up";
     else yaml_.error(map.value_mark("state"), what + ".state: expected down or up, got " + quote(*state));

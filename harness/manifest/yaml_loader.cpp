@@ -1,4 +1,5 @@
 #include "manifest/yaml_loader.h"
+#include "util/text.h"
 
 #include <yaml-cpp/eventhandler.h>
 
@@ -179,6 +180,7 @@ TextScan scan_text(std::string_view text, int max_depth, std::size_t stop = std:
 struct StopReading {
   YAML::Mark mark;
   std::string message;
+  enum Why { limit, second_document, no_progress } why = limit;
 };
 
 // Walks the parser's events before any node is built: counts documents,
@@ -188,10 +190,16 @@ struct StopReading {
 class ExpansionCounter : public YAML::EventHandler {
  public:
   int documents = 0;
-  YAML::Mark second_document;
 
+  // yaml-cpp can start empty documents forever at a character it cannot
+  // read (a ',' at the top level), so reading stops at the second one.
   void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents == 2) second_document = mark;
+    if (++documents == 1) {
+      first_document_ = mark;
+      return;
+    }
+    if (mark.pos == first_document_.pos) throw StopReading{mark, "", StopReading::no_progress};
+    throw StopReading{mark, "", StopReading::second_document};
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, 1); }
@@ -240,6 +248,7 @@ class ExpansionCounter : public YAML::EventHandler {
     if (node.anchor) sizes_[node.anchor] = total_ - node.total_before;
   }
 
+  YAML::Mark first_document_;
   std::size_t total_ = 0;
   std::vector<Open> open_;
   std::map<YAML::anchor_t, std::size_t> sizes_;
@@ -310,15 +319,20 @@ std::optional<YAML::Node> parse_yaml_text(std::string_view text, const YamlFile&
     YAML::Parser parser(in);
     while (parser.HandleNextDocument(counter)) {
     }
-    if (counter.documents > 1) {
-      file.error(file.mark(counter.second_document),
-                 "a manifest holds exactly one YAML document; remove the second '---' document");
-      return std::nullopt;
-    }
     if (counter.documents == 0) return YAML::Node(YAML::NodeType::Null);
     return YAML::Load(content);
   } catch (const StopReading& stop) {
-    file.error(file.mark(stop.mark), stop.message);
+    std::size_t at = stop.mark.pos >= 0 ? static_cast<std::size_t>(stop.mark.pos) : 0;
+    std::string_view rest = text.substr(std::min(at, text.size()));
+    if (stop.why == StopReading::limit)
+      file.error(file.mark(stop.mark), stop.message);
+    else if (stop.why == StopReading::no_progress)
+      file.error(file.mark(stop.mark), "YAML syntax error: " + (rest.empty() ? std::string("this") : quote(rest.substr(0, 1))) +
+                                           " cannot start a YAML document");
+    else if (rest.starts_with("---"))
+      file.error(file.mark(stop.mark), "a manifest holds exactly one YAML document; remove the second '---' document");
+    else
+      file.error(file.mark(stop.mark), "a manifest holds exactly one YAML document; remove everything from here on");
   } catch (const YAML::ParserException& e) {
     report_syntax_error(text, e, file);
   } catch (const YAML::Exception& e) {

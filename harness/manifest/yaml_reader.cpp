@@ -72,7 +72,9 @@ MapReader::MapReader(const YamlFile& file, const YAML::Node& node, std::string w
   }
   is_map_ = true;
   for (auto it = node.begin(); it != node.end(); ++it) {
-    const YAML::Node& key = it->first;
+    // Copies: it-> hands out a temporary pair, which a reference would outlive.
+    YAML::Node key = it->first;
+    YAML::Node value = it->second;
     if (!is_scalar(key)) {
       file.error(key, what_ + ": keys must be plain words, got " + describe_node(key));
       continue;
@@ -95,8 +97,8 @@ MapReader::MapReader(const YamlFile& file, const YAML::Node& node, std::string w
       file.error(key, "unknown key " + quote(name) + " " + where + (suggestion ? " (did you mean " + quote(*suggestion) + "?)" : ""));
       continue;
     }
-    if (it->second.IsNull()) null_entries_.emplace_back(key, it->second);
-    else entries_.emplace_back(key, it->second);
+    if (value.IsNull()) null_entries_.emplace_back(key, value);
+    else entries_.emplace_back(key, value);
   }
 }
 

@@ -63,6 +63,20 @@ class ScenarioRun {
                                    static_cast<double>(scenario.timeout.count()) * settings.timeout_multiplier));
   }
 
+  Status hold(const std::function<void(const std::string&)>& while_up) {
+    std::error_code ec;
+    fs::create_directories(session_.artifacts, ec);
+    fs::create_directories(session_.work, ec);
+    mode_ = "up";
+    Status setup = set_up();
+    if (setup) {
+      (void)save_state();
+      while_up(state_id());
+    }
+    tear_down();
+    return setup;
+  }
+
   SuiteResult run() {
     auto started = Clock::now();
     services_.printer.scenario_started(suite_.name);
@@ -133,9 +147,13 @@ class ScenarioRun {
     return save_state();
   }
 
+  std::string state_id() const { return session_.run_id + "-" + suite_.name; }
+
   Status save_state() {
     RunState state;
-    state.run_id = session_.run_id + "-" + suite_.name;
+    state.run_id = state_id();
+    state.mode = mode_;
+    state.details["client_key"] = session_.client_key;
     state.scenario = suite_.name;
     state.scenario_path = selected_.scenario.file.string();
     state.owner = current_process();
@@ -149,7 +167,8 @@ class ScenarioRun {
       if (!links) continue;
       std::string addresses;
       for (const auto& tap : links->networks) addresses += (addresses.empty() ? "" : " ") + tap.bridge + "=" + tap.address.str();
-      state.details["vms"].push_back({{"name", name}, {"mgmt", links->management.guest_address.str()}, {"addresses", addresses}});
+      state.details["vms"].push_back({{"name", name}, {"mgmt", links->management.guest_address.str()}, {"addresses", addresses},
+                                      {"user", vm.config->ssh_user}, {"host_key", vm.image.manifest.value("host_key", "")}});
     }
     return save_run_state(run_state_dir(), state);
   }
@@ -173,10 +192,12 @@ class ScenarioRun {
     spec.arch = vm.arch;
     spec.machine = vm.machine;
     spec.boot = vm.boot;
-    spec.accel = settings_.accel.accel;
+    spec.accel = vm::accel_for(vm.arch, settings_.accel);
     spec.cpus = vm.cpus;
     spec.memory_mib = vm.memory_mib;
     if (vm.boot == BootMode::direct) spec.kernel = runtime.kernel.artifact();
+    if (vm.boot == BootMode::direct && runtime.kernel.manifest.contains("initrd"))
+      spec.initrd = runtime.kernel.dir / runtime.kernel.manifest.value("initrd", "");
     spec.root_device = runtime.image.manifest.value("root_device", "/dev/vda");
     spec.disk = runtime.overlay->path();
     for (std::size_t i = 0; i < links->networks.size(); ++i) {
@@ -216,7 +237,7 @@ class ScenarioRun {
         return fd.ok();
       };
       auto ready = runtime.machine->wait_ready(port_open, boot_timeout);
-      if (!ready) return make_error(name + " did not come up: " + ready.error().message);
+      if (!ready) return ready.error();
       log(name + ": ready in " + std::to_string(ready->count()) + " ms");
     }
     return {};
@@ -333,7 +354,7 @@ class ScenarioRun {
     }
     std::error_code ec;
     fs::remove_all(session_.work, ec);
-    (void)remove_run_state(run_state_dir(), session_.run_id + "-" + suite_.name);
+    (void)remove_run_state(run_state_dir(), state_id());
   }
 
   void collect_guest_rulesets() {
@@ -350,12 +371,18 @@ class ScenarioRun {
   ScenarioSession session_;
   SuiteResult suite_;
   Clock::time_point deadline_;
+  std::string mode_ = "test";
 };
 
 }  // namespace
 
 SuiteResult run_scenario(const SelectedScenario& selected, const RunSettings& settings, RunServices& services) {
   return ScenarioRun(selected, settings, services).run();
+}
+
+Status hold_scenario(const SelectedScenario& selected, const RunSettings& settings, RunServices& services,
+                     const std::function<void(const std::string& state_id)>& while_up) {
+  return ScenarioRun(selected, settings, services).hold(while_up);
 }
 
 }  // namespace meros

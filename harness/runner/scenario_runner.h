@@ -43,4 +43,11 @@ struct RunServices {
 
 SuiteResult run_scenario(const SelectedScenario& selected, const RunSettings& settings, RunServices& services);
 
+// `meros-test up`: sets the scenario up, records it as a running
+// constellation (mode "up") and calls while_up, which blocks until the
+// constellation should go; then tears it down. An Error when setup failed
+// (after teardown).
+Status hold_scenario(const SelectedScenario& selected, const RunSettings& settings, RunServices& services,
+                     const std::function<void(const std::string& state_id)>& while_up);
+
 }  // namespace meros

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "check/transfer.h"
 #include "check/verdict.h"
 #include "guest/format.h"
 #include "net/nftables.h"
@@ -356,29 +357,12 @@ std::vector<CaseResult> run_checks(ScenarioSession& session, const TestStep& ste
 CaseResult push_files(ScenarioSession& session, const TestStep& step) {
   auto started = Clock::now();
   VmRuntime* vm = session.vm(step.vm);
-  fs::path guest_path(step.dst);
-  fs::path staging = session.work / ("push-" + std::to_string(std::hash<std::string>{}(step.name)));
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  fs::create_directories(staging, ec);
-  SystemProcessRunner runner;
-  fs::path copy = staging / guest_path.filename();
-  auto cp = runner.run({.argv = {"cp", "-a", step.local_path.string(), copy.string()}});
-  auto tar = runner.run({.argv = {"tar", "-c", "-f", (staging / "push.tar").string(), "--owner=0", "--group=0", "--numeric-owner",
-                                  "-C", staging.string(), guest_path.filename().string()}});
-  if (!cp || !cp->ok() || !tar || !tar->ok()) return errored_case(session, step.name, "cannot pack " + step.src + " for the push");
-  std::ifstream in(staging / "push.tar", std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove_all(staging, ec);
-  std::string parent = guest_path.parent_path().string();
-  auto result = vm->ssh->run("mkdir -p " + shell_quote(parent) + " && tar -x -f - -C " + shell_quote(parent),
-                             scaled(session, step.timeout), bytes);
   CaseResult c = new_case(session, step.name);
+  Status pushed = push_path(*vm->ssh, step.local_path, step.dst, session.work, scaled(session, step.timeout));
   c.time = seconds_since(started);
-  if (!result) return errored_case(session, step.name, result.error().message);
-  if (result->exit_code != 0) {
+  if (!pushed) {
     c.status = CaseStatus::failed;
-    c.message = "unpacking in the guest failed: " + result->stderr_text;
+    c.message = "push " + step.src + " to " + step.vm + ":" + step.dst + ": " + pushed.error().message;
   }
   return c;
 }
@@ -386,28 +370,15 @@ CaseResult push_files(ScenarioSession& session, const TestStep& step) {
 CaseResult pull_files(ScenarioSession& session, const TestStep& step) {
   auto started = Clock::now();
   VmRuntime* vm = session.vm(step.vm);
-  fs::path guest_path(step.src);
-  std::string command = "tar -c -f - -C " + shell_quote(guest_path.parent_path().string()) + " " +
-                        shell_quote(guest_path.filename().string());
-  auto result = vm->ssh->run(command, scaled(session, step.timeout));
   CaseResult c = new_case(session, step.name);
+  auto pulled = pull_path(*vm->ssh, step.src, session.artifacts / step.local_path, session.work, scaled(session, step.timeout));
   c.time = seconds_since(started);
-  if (!result) return errored_case(session, step.name, result.error().message);
-  if (result->exit_code != 0) {
+  if (!pulled) {
     c.status = CaseStatus::failed;
-    c.message = "cannot read " + step.src + " in " + step.vm + ": " + result->stderr_text;
+    c.message = "pull " + step.vm + ":" + step.src + ": " + pulled.error().message;
     return c;
   }
-  fs::path target = session.artifacts / step.local_path;
-  std::error_code ec;
-  fs::create_directories(target, ec);
-  fs::path archive = session.work / "pull.tar";
-  std::ofstream(archive, std::ios::binary) << result->stdout_text;
-  SystemProcessRunner runner;
-  auto untar = runner.run({.argv = {"tar", "-x", "-f", archive.string(), "-C", target.string()}});
-  fs::remove(archive, ec);
-  if (!untar || !untar->ok()) return errored_case(session, step.name, "cannot unpack the pulled files into " + target.string());
-  c.attachments.push_back((fs::path(session.scenario->name) / step.local_path / guest_path.filename()).lexically_normal().string());
+  c.attachments.push_back((fs::path(session.scenario->name) / step.local_path / fs::path(step.src).filename()).lexically_normal().string());
   return c;
 }
 

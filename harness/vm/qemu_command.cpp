@@ -127,6 +127,7 @@ Result<std::vector<std::string>> qemu_command(const MachineSpec& spec) {
   };
   if (spec.boot == BootMode::direct) {
     argv.insert(argv.end(), {"-kernel", spec.kernel.string(), "-append", kernel_cmdline(spec)});
+    if (!spec.initrd.empty()) argv.insert(argv.end(), {"-initrd", spec.initrd.string()});
   } else {
     argv.insert(argv.end(), {"-fw_cfg", "name=opt/meros/cmdline,string=" + option_value(meros_settings(spec))});
   }

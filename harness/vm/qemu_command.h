@@ -35,6 +35,7 @@ struct MachineSpec {
   int cpus = 1;
   std::uint64_t memory_mib = 256;
   std::filesystem::path kernel;  // direct boot only
+  std::filesystem::path initrd;  // direct boot with a package kernel: its module initramfs
   std::string root_device = "/dev/vda";
   std::filesystem::path disk;    // the VM's qcow2 overlay
   std::vector<NicSpec> networks;         // eth0, eth1, ...: QEMU devices net0, net1, ...

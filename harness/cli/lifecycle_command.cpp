@@ -1,0 +1,173 @@
+// The meros toolkit's lifecycle commands against constellations started
+// with `meros-test up`: up, down, exec, connect, push, pull. A running
+// constellation is found through its run-state file (by run id, a prefix
+// of it, or the scenario's name).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "check/ssh.h"
+#include "check/transfer.h"
+#include "cli/commands.h"
+#include "cli/console_reporter.h"
+#include "net/netns.h"
+#include "runner/run_state.h"
+#include "runner/scenario_runner.h"
+#include "util/exit_codes.h"
+#include "util/text.h"
+
+namespace meros {
+namespace {
+
+Result<RunState> find_constellation(const std::string& name) {
+  std::vector<RunState> matches;
+  for (auto& state : load_run_states(run_state_dir()))
+    if (state.mode == "up" && (state.run_id == name || state.run_id.starts_with(name) || state.scenario == name))
+      matches.push_back(state);
+  if (matches.empty()) return make_error("no running constellation " + quote(name) + " (see meros-test status)");
+  if (matches.size() > 1) return make_error(quote(name) + " names " + std::to_string(matches.size()) + " constellations; give the run id");
+  if (!is_alive(matches[0].owner)) return make_error("constellation " + matches[0].run_id + " lost its owner; run meros-test gc");
+  return matches[0];
+}
+
+Result<nlohmann::json> find_vm(const RunState& state, const std::string& vm) {
+  for (const auto& entry : state.details.value("vms", nlohmann::json::array()))
+    if (entry.value("name", "") == vm) return entry;
+  return make_error("constellation " + state.run_id + " has no VM " + quote(vm));
+}
+
+// A TCP connection made from inside the namespace, on a thread that
+// entered it, so the harness itself stays where it is.
+Result<int> connect_in_netns(const std::string& netns, const std::string& address, int port) {
+  auto ns = net::open_netns_fd(netns);
+  if (!ns) return ns.error();
+  Result<int> out = make_error("cannot enter " + netns);
+  std::thread worker([&] {
+    if (net::enter_netns(ns->get()) != 0) return;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in target{};
+    target.sin_family = AF_INET;
+    target.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, address.c_str(), &target.sin_addr);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target) == 0) out = fd;
+    else {
+      out = make_error("connect to " + address + ": " + std::strerror(errno));
+      ::close(fd);
+    }
+  });
+  worker.join();
+  return out;
+}
+
+Result<std::unique_ptr<LibsshClient>> ssh_to(const RunState& state, const nlohmann::json& vm) {
+  SshTarget target;
+  target.host = vm.value("mgmt", "");
+  target.user = vm.value("user", "root");
+  target.private_key_file = state.details.value("client_key", "");
+  target.pinned_host_key = vm.value("host_key", "");
+  std::string netns = state.netns, address = target.host;
+  target.connect_socket = [netns, address] { return connect_in_netns(netns, address, 22); };
+  return LibsshClient::connect(target);
+}
+
+struct Target {
+  RunState state;
+  nlohmann::json vm;
+};
+
+Result<Target> target_of(const Options& options, std::size_t operands, const std::string& usage) {
+  if (options.arguments.size() < 2 || options.arguments.size() > operands) return make_error("usage: " + usage);
+  auto state = find_constellation(options.arguments[0]);
+  if (!state) return state.error();
+  auto vm = find_vm(*state, options.arguments[1]);
+  if (!vm) return vm.error();
+  return Target{*state, *vm};
+}
+
+int fail(const std::string& command, const std::string& message, int code) {
+  std::cerr << "meros-test " << command << ": " << message << "\n";
+  return code;
+}
+
+constexpr auto kLongTimeout = std::chrono::hours(1);
+
+}  // namespace
+
+int command_exec(const Options& options) {
+  auto target = target_of(options, 2, "meros-test exec SCENARIO VM -- COMMAND [ARG...]");
+  if (!target) return fail("exec", target.error().message, exit_code::usage);
+  if (options.passthrough.empty()) return fail("exec", "give the command after --", exit_code::usage);
+  std::string command;
+  for (const auto& arg : options.passthrough) command += (command.empty() ? "" : " ") + shell_quote(arg);
+  auto ssh = ssh_to(target->state, target->vm);
+  if (!ssh) return fail("exec", ssh.error().message, exit_code::environment);
+  auto result = (*ssh)->run(command, kLongTimeout);
+  if (!result) return fail("exec", result.error().message, exit_code::environment);
+  std::cout << result->stdout_text << std::flush;
+  std::cerr << result->stderr_text << std::flush;
+  return result->exit_code < 0 ? 255 : result->exit_code;
+}
+
+int command_push(const Options& options) {
+  auto target = target_of(options, 4, "meros-test push SCENARIO VM SRC [DST]");
+  if (!target || options.arguments.size() < 3) return fail("push", target ? "give SRC" : target.error().message, exit_code::usage);
+  fs::path src = fs::absolute(options.arguments[2]);
+  std::string dst = options.arguments.size() > 3 ? options.arguments[3] : "/root/" + src.filename().string();
+  auto ssh = ssh_to(target->state, target->vm);
+  if (!ssh) return fail("push", ssh.error().message, exit_code::environment);
+  if (auto pushed = push_path(**ssh, src, dst, fs::temp_directory_path(), kLongTimeout); !pushed)
+    return fail("push", pushed.error().message, exit_code::test_failed);
+  std::cout << src.string() << " -> " << options.arguments[1] << ":" << dst << "\n";
+  return exit_code::passed;
+}
+
+int command_pull(const Options& options) {
+  auto target = target_of(options, 4, "meros-test pull SCENARIO VM SRC [DST]");
+  if (!target || options.arguments.size() < 3) return fail("pull", target ? "give SRC" : target.error().message, exit_code::usage);
+  fs::path dst = options.arguments.size() > 3 ? fs::path(options.arguments[3]) : fs::current_path();
+  auto ssh = ssh_to(target->state, target->vm);
+  if (!ssh) return fail("pull", ssh.error().message, exit_code::environment);
+  auto pulled = pull_path(**ssh, options.arguments[2], dst, fs::temp_directory_path(), kLongTimeout);
+  if (!pulled) return fail("pull", pulled.error().message, exit_code::test_failed);
+  std::cout << options.arguments[1] << ":" << options.arguments[2] << " -> " << pulled->string() << "\n";
+  return exit_code::passed;
+}
+
+// An interactive shell: the OpenSSH client, run inside the namespace, with
+// the VM's host key pinned in a known_hosts file of its own.
+int command_connect(const Options& options) {
+  auto target = target_of(options, 2, "meros-test connect SCENARIO VM");
+  if (!target) return fail("connect", target.error().message, exit_code::usage);
+  std::string address = target->vm.value("mgmt", "");
+  fs::path known_hosts = fs::temp_directory_path() / ("meros-known-hosts-" + target->state.run_id);
+  std::ofstream(known_hosts) << address << " " << public_key_core(target->vm.value("host_key", "")) << "\n";
+  std::vector<std::string> argv = {"nsenter", "--net=" + net::netns_path(target->state.netns).string(), "--", "ssh", "-F", "/dev/null",
+                                   "-i", target->state.details.value("client_key", ""), "-o", "IdentitiesOnly=yes",
+                                   "-o", "UserKnownHostsFile=" + known_hosts.string(), "-o", "GlobalKnownHostsFile=/dev/null",
+                                   "-o", "StrictHostKeyChecking=yes", target->vm.value("user", "root") + "@" + address};
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  ::execvp("nsenter", args.data());
+  return fail("connect", std::string("cannot run nsenter/ssh: ") + std::strerror(errno), exit_code::environment);
+}
+
+int command_down(const Options& options) {
+  if (options.arguments.size() != 1) return fail("down", "usage: meros-test down SCENARIO|RUNID", exit_code::usage);
+  auto state = find_constellation(options.arguments[0]);
+  if (!state) return fail("down", state.error().message, exit_code::usage);
+  ::kill(state->owner.pid, SIGTERM);
+  fs::path file = run_state_dir() / (state->run_id + ".json");
+  for (int i = 0; i < 1200 && fs::exists(file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (fs::exists(file)) return fail("down", "constellation " + state->run_id + " did not stop in 120 s; try meros-test gc", exit_code::environment);
+  std::cout << "constellation " << state->run_id << " (" << state->scenario << ") is down\n";
+  return exit_code::passed;
+}
+
+}  // namespace meros
