@@ -5,7 +5,7 @@
 # same run, so the two numbers share the machine's load.
 #
 # usage: bench/boot.sh [--kernel BZIMAGE] [--image BASE] [--runs N] [--build DIR]
-#   --kernel  default $MEROS_TEST_KERNEL, else /work/kernel-lab/out/bzImage
+#   --kernel  default $MEROS_TEST_KERNEL, else the store's default kernel
 #   --image   a disk whose /opt/meros/init prints MEROS-READY on ttyS0; default:
 #             built here from busybox-static and tests/vm/testdata/init.sh
 #             (the busybox image fixture fits too, once it exists)
@@ -13,7 +13,11 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-kernel=${MEROS_TEST_KERNEL:-/work/kernel-lab/out/bzImage}
+store_kernel() {  # the newest default kernel in the fixture store
+  grep -l '"name": "default"' "${MEROS_TEST_CACHE:-/var/cache/meros-test}"/kernels/*/manifest.json 2>/dev/null |
+    xargs -r ls -t | head -1 | xargs -r dirname | sed 's|$|/bzImage|'
+}
+kernel=${MEROS_TEST_KERNEL:-$(store_kernel)}
 image=""
 runs=5
 build=$top/build

@@ -1,3 +1,4 @@
+#include "../support/store_kernel.h"
 #include "vm_test_support.h"
 
 #include <arpa/inet.h>
@@ -60,16 +61,11 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-std::optional<fs::path> test_kernel() {
-  const char* env = std::getenv("MEROS_TEST_KERNEL");
-  fs::path kernel = env && *env ? env : "/work/kernel-lab/out/bzImage";
-  if (fs::exists(kernel)) return kernel;
-  return std::nullopt;
-}
+std::optional<fs::path> test_kernel() { return meros::testing_support::store_default_kernel(); }
 
 std::string real_qemu_skip_reason() {
   if (::geteuid() != 0) return "needs root (network namespaces and taps)";
-  if (!test_kernel()) return "no test kernel: set MEROS_TEST_KERNEL or build /work/kernel-lab/out/bzImage";
+  if (!test_kernel()) return "no test kernel: set MEROS_TEST_KERNEL or build a default kernel in the fixture store: meros-test build --kernel default";
   for (const char* tool : {"qemu-system-x86_64", "qemu-img", "mkfs.ext4", "ip"})
     if (!find_program(tool)) return std::string(tool) + " not found";
   auto busybox = find_program("busybox");

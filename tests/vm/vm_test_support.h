@@ -39,7 +39,7 @@ class ScriptedRunner : public ProcessRunner {
   }
 };
 
-// $MEROS_TEST_KERNEL, else /work/kernel-lab/out/bzImage, if it exists.
+// $MEROS_TEST_KERNEL, else the store's default kernel, if it exists.
 std::optional<std::filesystem::path> test_kernel();
 
 // Why the real-QEMU tests cannot run here, or empty when they can.
