@@ -43,8 +43,8 @@ class ConsoleStepPrinter : public StepPrinter {
  public:
   explicit ConsoleStepPrinter(int verbosity) : verbosity_(verbosity) {}
   void scenario_started(const std::string& scenario) override { print("== " + scenario); }
-  void line(const std::string& scenario, const std::string& text) override {
-    if (verbosity_ > 0) print("   [" + scenario + "] " + text);
+  void line(const std::string& scenario, const std::string& text, bool important) override {
+    if (important || verbosity_ > 0) print("   [" + scenario + "] " + text);
   }
   void step_finished(const std::string& scenario, const CaseResult& c) override {
     static const char* labels[] = {"PASS ", "FAIL ", "ERROR", "SKIP "};
@@ -129,6 +129,7 @@ Result<RunSettings> prepare_settings(const Options& options, const FixtureStore&
   settings.artifacts_root = fs::absolute(options.artifacts.value_or(fs::path("reports") / settings.run_id));
   settings.work_root = store.root() / "runs" / settings.run_id;
   settings.interrupted = &g_interrupted;
+  settings.keep_on_failure = options.keep_on_failure;
   return settings;
 }
 

@@ -86,6 +86,7 @@ class ScenarioRun {
     Status setup = set_up();
     if (setup) run_tests();
     else record_setup_failure(setup.error().message);
+    if (settings_.keep_on_failure && !all_passed(count_cases(suite_)) && session_.network) hold_for_inspection();
     tear_down();
     suite_.time = std::chrono::duration<double>(Clock::now() - started).count();
     return suite_;
@@ -93,7 +94,7 @@ class ScenarioRun {
 
  private:
   void log(const std::string& text) {
-    services_.printer.line(suite_.name, text);
+    services_.printer.line(suite_.name, text, false);
     suite_.system_out += text + "\n";
   }
 
@@ -332,6 +333,18 @@ class ScenarioRun {
       if (session_.rule_hits[handle] == 0) uncovered += "  " + comment + "\n";
     suite_.properties.push_back({"nft_rules_not_covered", uncovered.empty() ? "none" : uncovered});
     if (!uncovered.empty()) suite_.system_out += "generated rules no check hit (not covered):\n" + uncovered;
+  }
+
+  // --keep-on-failure: the failed constellation stays up, reachable with
+  // the lifecycle commands, until `meros-test down` (SIGTERM) or Ctrl-C.
+  void hold_for_inspection() {
+    mode_ = "up";
+    (void)save_state();
+    std::string id = state_id();
+    services_.printer.line(suite_.name, "kept running for inspection (--keep-on-failure):", true);
+    services_.printer.line(suite_.name, "  meros-test status | exec " + id + " VM -- CMD | connect " + id + " VM", true);
+    services_.printer.line(suite_.name, "  meros-test down " + id + "   (or Ctrl-C) tears it down and writes the report", true);
+    while (!(settings_.interrupted && settings_.interrupted->load())) std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
   // --- teardown ----------------------------------------------------------------

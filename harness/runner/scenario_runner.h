@@ -20,7 +20,8 @@ class StepPrinter {
  public:
   virtual ~StepPrinter() = default;
   virtual void scenario_started(const std::string& scenario) = 0;
-  virtual void line(const std::string& scenario, const std::string& text) = 0;
+  // important: shown even without -v
+  virtual void line(const std::string& scenario, const std::string& text, bool important) = 0;
   virtual void step_finished(const std::string& scenario, const CaseResult& result) = 0;
 };
 
@@ -31,6 +32,7 @@ struct RunSettings {
   vm::AccelChoice accel;
   double timeout_multiplier = 1;
   const std::atomic<int>* interrupted = nullptr;  // the signal that asked to stop, 0 = none
+  bool keep_on_failure = false;  // hold a failed scenario until `meros-test down` or a signal
 };
 
 struct RunServices {
