@@ -80,7 +80,9 @@ class EndToEnd : public testing::Test {
     before_ = host_snapshot();
   }
   void TearDown() override {
-    if (!before_.empty()) EXPECT_EQ(before_, host_snapshot()) << "the host changed";
+    if (!before_.empty()) {
+      EXPECT_EQ(before_, host_snapshot()) << "the host changed";
+    }
   }
   Output meros(const std::string& args) {
     return run(std::string("cd ") + MEROS_SOURCE_DIR + " && " + MEROS_TEST_BIN + " " + args);
