@@ -140,8 +140,10 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   }
   drain(channel, result, 0);
   if (!result.timed_out) result.exit_code = ssh_channel_get_exit_status(channel);
-  // busybox timeout -s KILL makes the shell die of signal 9: exit 137.
-  if (result.exit_code == 137 && std::chrono::steady_clock::now() - started >= timeout) result.timed_out = true;
+  // busybox timeout -s KILL makes the shell die of signal 9: exit 137, or
+  // no exit status at all (the server reports the signal instead).
+  bool past_timeout = std::chrono::steady_clock::now() - started >= timeout;
+  if ((result.exit_code == 137 || result.exit_code < 0) && past_timeout) result.timed_out = true;
   ssh_channel_close(channel);
   ssh_channel_free(channel);
   result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);

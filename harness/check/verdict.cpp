@@ -19,7 +19,7 @@ bool expectation_met(Expect expect, guest::Observed observed) {
 
 std::string describe_observation(guest::Observed observed, std::chrono::microseconds elapsed) {
   long long ms = elapsed.count() / 1000;
-  std::string time = ms > 0 ? std::to_string(ms) + " ms" : std::to_string(elapsed.count()) + " us";
+  std::string time = ms > 0 ? std::to_string(ms) + " ms" : "under 1 ms";
   return guest::to_string(observed) + (observed == guest::Observed::timeout ? " after " : " in ") + time;
 }
 

@@ -77,6 +77,8 @@ CaseResult run_command(ScenarioSession& session, const TestStep& step) {
   c.retries = step.retries;
   VmRuntime* vm = session.vm(step.vm);
   if (!vm || !vm->ssh) return errored_case(session, step.name, "VM " + quote(step.vm) + " has no SSH session");
+  if (vm->machine && !vm->machine->is_running())
+    return errored_case(session, step.name, "VM " + step.vm + " is not running (its QEMU exited earlier)");
   for (int i = 0; i <= step.retries; ++i) {
     c.attempts.push_back(run_attempt(session, *vm, step, c));
     c.time += c.attempts.back().time;
@@ -85,6 +87,11 @@ CaseResult run_command(ScenarioSession& session, const TestStep& step) {
   const Attempt& last = c.attempts.back();
   c.status = last.status;
   c.message = last.message;
+  if (last.status != CaseStatus::passed && vm->machine && !vm->machine->is_running()) {
+    // Not the command's verdict: the machine under it is gone.
+    c.status = CaseStatus::errored;
+    c.message = "VM " + step.vm + " stopped running (its QEMU exited) during the step";
+  }
   c.flaky = last.status == CaseStatus::passed && c.attempts.size() > 1;
   if (c.status != CaseStatus::passed)
     c.detail = "command on " + step.vm + ": " + step.command + "\nexpected: " + c.expected + "\nobserved: " + c.observed +
