@@ -39,7 +39,7 @@ Output run(const std::string& command) {
 
 std::string host_snapshot() {
   return run("ip -all netns list | sort; ip -j link show | sed 's/\"ifindex\":[0-9]*//g'; nft -j list ruleset; "
-             "pgrep -a qemu-system || true").text;
+             "ps -eo stat=,pid=,comm= | awk '$1 !~ /^Z/ && $3 ~ /qemu/'").text;  // zombies of earlier tests are not ours
 }
 
 // "name | status | message" a testcase, numbers as '#'.
