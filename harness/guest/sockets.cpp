@@ -12,16 +12,6 @@
 
 namespace meros::guest {
 
-Fd& Fd::operator=(Fd&& other) noexcept {
-  if (this != &other) reset(std::exchange(other.fd_, -1));
-  return *this;
-}
-
-void Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 bool Endpoint::same_host(const sockaddr_storage& other) const {
   if (other.ss_family != family()) return false;
   if (family() == AF_INET) {

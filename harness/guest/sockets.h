@@ -13,30 +13,14 @@
 #include <string_view>
 #include <utility>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace meros::guest {
 
 using Clock = std::chrono::steady_clock;
 
-// Owns one file descriptor and closes it.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using meros::Fd;
 
 // A numeric IPv4 or IPv6 socket address.
 struct Endpoint {

@@ -13,29 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "util/fd.h"
 #include "util/result.h"
 
 namespace meros::net {
 
-// Owns one file descriptor and closes it.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept;
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using meros::Fd;
 
 // Where named namespaces are pinned, as `ip netns` does it.
 inline constexpr const char* kNetnsDir = "/run/netns";

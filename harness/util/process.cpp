@@ -85,13 +85,9 @@ bool pump_output(int fd, OutputSink& sink, std::optional<std::chrono::steady_clo
 }  // namespace
 
 Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
-  if (spec.argv.empty()) return make_error("no program given");
-  fs::path program = spec.argv[0];
-  if (program.filename() == program) {
-    auto found = find_program(spec.argv[0]);
-    if (!found) return make_error(spec.argv[0] + ": program not found on PATH");
-    program = *found;
-  }
+  auto resolved = resolve_program(spec.argv);
+  if (!resolved) return resolved.error();
+  fs::path program = *resolved;
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
   bp::pipe out;
   bp::opstream in;
@@ -147,6 +143,15 @@ std::string tail_lines(std::string_view text, std::size_t lines) {
     if (pos == std::string_view::npos) return std::string(text);
   }
   return std::string(pos == 0 && text.size() && text[0] != '\n' ? text : text.substr(pos + (pos < text.size() ? 1 : 0)));
+}
+
+Result<fs::path> resolve_program(const std::vector<std::string>& argv) {
+  if (argv.empty()) return make_error("no program given");
+  fs::path program = argv[0];
+  if (program.filename() != program) return program;
+  auto found = find_program(argv[0]);
+  if (!found) return make_error(argv[0] + ": program not found on PATH");
+  return *found;
 }
 
 std::optional<fs::path> find_program(std::string_view name) {

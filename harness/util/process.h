@@ -57,4 +57,8 @@ std::string tail_lines(std::string_view text, std::size_t lines);
 // Where a program is on PATH, if anywhere.
 std::optional<std::filesystem::path> find_program(std::string_view name);
 
+// argv[0] as a path to execute: itself when it names a path, else looked
+// up on PATH.
+Result<std::filesystem::path> resolve_program(const std::vector<std::string>& argv);
+
 }  // namespace meros

@@ -80,13 +80,9 @@ bool live_member_in_group(pid_t pgid) {
 }  // namespace
 
 Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
-  if (spec.argv.empty()) return make_error("no program given");
-  fs::path program = spec.argv[0];
-  if (program.filename() == program) {
-    auto found = find_program(spec.argv[0]);
-    if (!found) return make_error(spec.argv[0] + ": program not found on PATH");
-    program = *found;
-  }
+  auto resolved = resolve_program(spec.argv);
+  if (!resolved) return resolved.error();
+  fs::path program = *resolved;
   // Checked here because a failure in the child can only say "errno".
   if (spec.netns_fd >= 0 && ::ioctl(spec.netns_fd, NS_GET_NSTYPE) != CLONE_NEWNET)
     return make_error("descriptor " + std::to_string(spec.netns_fd) + " is not a network namespace");
