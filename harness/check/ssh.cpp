@@ -1,6 +1,9 @@
 #include "check/ssh.h"
 
 #include <libssh/libssh.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sstream>
@@ -84,6 +87,10 @@ Status LibsshClient::open(const SshTarget& target) {
   bool no = false;
   long timeout_s = std::max<long>(1, static_cast<long>(target.connect_timeout.count() / 1000));
   socket_t socket = *fd;
+  // Without TCP_NODELAY each small request waits out the peer's delayed
+  // ACK (Nagle): a `true` step took 52 ms instead of 13.
+  int one = 1;
+  setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
   ssh_options_set(s, SSH_OPTIONS_HOST, target.host.c_str());
   ssh_options_set(s, SSH_OPTIONS_USER, target.user.c_str());
