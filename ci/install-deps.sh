@@ -14,7 +14,8 @@ packages=(
   nftables iproute2 openssh-client netcat-openbsd procps psmisc kmod curl util-linux
   # kernel builds
   linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
-  # tests
+  # tests and benchmarks
+  jq
   libxml2-utils
 )
 

@@ -63,6 +63,17 @@ std::string junit_summary(const fs::path& file) {
   return out.str();
 }
 
+// The testsuite names of a JUnit file: one per scenario run.
+std::multiset<std::string> junit_suites(const fs::path& file) {
+  std::multiset<std::string> names;
+  tinyxml2::XMLDocument doc;
+  if (doc.LoadFile(file.c_str()) != tinyxml2::XML_SUCCESS) return names;
+  auto* suites = doc.FirstChildElement("testsuites");
+  for (auto* suite = suites ? suites->FirstChildElement("testsuite") : nullptr; suite; suite = suite->NextSiblingElement("testsuite"))
+    names.insert(suite->Attribute("name"));
+  return names;
+}
+
 std::string read_file(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -137,6 +148,27 @@ TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
   EXPECT_EQ(result.exit_code, 0) << result.text;
   expect_valid_junit(junit);
+}
+
+// CI matrix jobs: --shard 1/2 and 2/2 together run each bundled scenario
+// exactly once, and each shard passes on its own (one scenario at a time).
+TEST_F(EndToEnd, TwoShardsRunEachBundledScenarioOnce) {
+  std::multiset<std::string> bundled;
+  std::istringstream listing(meros("list scenarios/").text);
+  for (std::string line; std::getline(listing, line);)
+    if (!line.empty() && line[0] != ' ' && line.find("  (") != std::string::npos) bundled.insert(line.substr(0, line.find("  (")));
+  ASSERT_GE(bundled.size(), 4u);
+  std::multiset<std::string> ran;
+  for (const char* shard : {"1/2", "2/2"}) {
+    fs::path dir = out_ / (std::string("shard") + shard[0]);
+    auto result = meros(std::string("scenarios/ --shard ") + shard + " --junit " + (dir / "junit.xml").string() + " --artifacts " +
+                        (dir / "artifacts").string());
+    EXPECT_EQ(result.exit_code, 0) << result.text;
+    auto suites = junit_suites(dir / "junit.xml");
+    EXPECT_FALSE(suites.empty()) << "shard " << shard << " ran nothing";
+    ran.insert(suites.begin(), suites.end());
+  }
+  EXPECT_EQ(ran, bundled);
 }
 
 }  // namespace
