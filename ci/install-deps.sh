@@ -11,7 +11,7 @@ packages=(
   libboost-dev libboost-filesystem-dev libgtest-dev libgmock-dev
   # run: VMs, images, networks
   qemu-system-x86 qemu-utils e2fsprogs busybox-static dropbear-bin debootstrap
-  nftables iproute2 openssh-client netcat-openbsd procps psmisc kmod curl util-linux
+  nftables iproute2 openssh-client openssh-sftp-server netcat-openbsd procps psmisc kmod curl util-linux
   # kernel builds
   linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
   # tests and benchmarks

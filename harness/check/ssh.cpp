@@ -1,5 +1,7 @@
 #include "check/ssh.h"
 
+#include "check/sftp.h"
+
 #include <libssh/libssh.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -79,6 +81,7 @@ Status authenticate(ssh_session session, const SshTarget& target) {
 
 Status LibsshClient::open(const SshTarget& target) {
   host_ = target.host;
+  sftp_server_ = target.sftp_server.empty() ? kGuestSftpServer : target.sftp_server;
   auto fd = target.connect_socket();
   if (!fd) return fd.error();
   session_ = std::make_unique<Session>();
@@ -155,6 +158,11 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   ssh_channel_free(channel);
   result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   return result;
+}
+
+Result<std::unique_ptr<RemoteFiles>> LibsshClient::open_files() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return open_sftp(session_->handle, std::move(lock), sftp_server_, host_);
 }
 
 }  // namespace meros

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 
+#include "check/remote_files.h"
 #include "util/result.h"
 
 namespace meros {
@@ -24,6 +25,9 @@ struct SshTarget {
   // scenario's namespace); the session takes ownership of the fd.
   std::function<Result<int>()> connect_socket;
   std::chrono::milliseconds connect_timeout{10'000};
+  // The guest command serving SFTP for push and pull; empty: the one every
+  // meros image has (check/sftp.h).
+  std::string sftp_server;
 };
 
 struct CommandResult {
@@ -40,6 +44,8 @@ class SshClient {
   // Runs command through the guest's shell; stdin_data is fed to it.
   virtual Result<CommandResult> run(const std::string& command, std::chrono::milliseconds timeout,
                                     const std::string& stdin_data = "") = 0;
+  // The guest's files, for push and pull; commands wait until it is gone.
+  virtual Result<std::unique_ptr<RemoteFiles>> open_files() = 0;
 };
 
 // A libssh session, connected and authenticated, reused for every command.
@@ -52,6 +58,7 @@ class LibsshClient : public SshClient {
 
   Result<CommandResult> run(const std::string& command, std::chrono::milliseconds timeout,
                             const std::string& stdin_data = "") override;
+  Result<std::unique_ptr<RemoteFiles>> open_files() override;
 
  private:
   LibsshClient() = default;
@@ -60,6 +67,7 @@ class LibsshClient : public SshClient {
   std::unique_ptr<Session> session_;
   std::mutex mutex_;  // libssh sessions are not thread-safe
   std::string host_;
+  std::string sftp_server_;
 };
 
 // The command line run on the guest so that a timeout kills the command

@@ -1,24 +1,31 @@
-// Copying files and directories between the host and a guest over an SSH
-// session: a tar stream through the command channel (the images' dropbear
-// has no SFTP server), modes kept.
+// Copying files and directories between the host and a guest over SFTP on
+// the VM's SSH session (RemoteFiles): modes and modification times kept,
+// symlinks copied as symlinks, ownership left to the receiving side.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
 #include <string>
 
+#include "check/remote_files.h"
 #include "check/ssh.h"
 
 namespace meros {
 
-// Copies local (file or directory) to guest_path in the guest; its parent
-// directories are created. work_dir holds the temporary archive.
-Status push_path(SshClient& ssh, const std::filesystem::path& local, const std::string& guest_path,
-                 const std::filesystem::path& work_dir, std::chrono::milliseconds timeout);
+// Copies local (a file, directory or symlink) into the guest. guest_path is
+// the copy's path; when it ends in '/' or is an existing directory, the copy
+// goes inside it under local's name (like cp). Missing parent directories
+// are created. Returns the copy's path in the guest.
+Result<std::string> push_path(RemoteFiles& files, const std::filesystem::path& local, const std::string& guest_path,
+                              std::chrono::milliseconds timeout);
+Result<std::string> push_path(SshClient& ssh, const std::filesystem::path& local, const std::string& guest_path,
+                              std::chrono::milliseconds timeout);
 
-// Copies guest_path (file or directory) into local_dir, keeping its name;
-// returns the local path.
+// Copies guest_path (a file, directory or symlink) into local_dir, keeping
+// its name; local_dir is created. Returns the local copy's path.
+Result<std::filesystem::path> pull_path(RemoteFiles& files, const std::string& guest_path,
+                                        const std::filesystem::path& local_dir, std::chrono::milliseconds timeout);
 Result<std::filesystem::path> pull_path(SshClient& ssh, const std::string& guest_path, const std::filesystem::path& local_dir,
-                                        const std::filesystem::path& work_dir, std::chrono::milliseconds timeout);
+                                        std::chrono::milliseconds timeout);
 
 }  // namespace meros

@@ -121,9 +121,9 @@ int command_push(const Options& options) {
   std::string dst = options.arguments.size() > 3 ? options.arguments[3] : "/root/" + src.filename().string();
   auto ssh = ssh_to(target->state, target->vm);
   if (!ssh) return fail("push", ssh.error().message, exit_code::environment);
-  if (auto pushed = push_path(**ssh, src, dst, fs::temp_directory_path(), kLongTimeout); !pushed)
-    return fail("push", pushed.error().message, exit_code::test_failed);
-  std::cout << src.string() << " -> " << options.arguments[1] << ":" << dst << "\n";
+  auto pushed = push_path(**ssh, src, dst, kLongTimeout);
+  if (!pushed) return fail("push", pushed.error().message, exit_code::test_failed);
+  std::cout << src.string() << " -> " << options.arguments[1] << ":" << *pushed << "\n";
   return exit_code::passed;
 }
 
@@ -133,7 +133,7 @@ int command_pull(const Options& options) {
   fs::path dst = options.arguments.size() > 3 ? fs::path(options.arguments[3]) : fs::current_path();
   auto ssh = ssh_to(target->state, target->vm);
   if (!ssh) return fail("pull", ssh.error().message, exit_code::environment);
-  auto pulled = pull_path(**ssh, options.arguments[2], dst, fs::temp_directory_path(), kLongTimeout);
+  auto pulled = pull_path(**ssh, options.arguments[2], dst, kLongTimeout);
   if (!pulled) return fail("pull", pulled.error().message, exit_code::test_failed);
   std::cout << options.arguments[1] << ":" << options.arguments[2] << " -> " << pulled->string() << "\n";
   return exit_code::passed;

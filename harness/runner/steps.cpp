@@ -48,6 +48,13 @@ void append_transcript(VmRuntime& vm, const std::string& command, const CommandR
       << result.elapsed.count() / 1000 << " ms]\n\n";
 }
 
+// A file transfer in the transcript: what went where, and how it ended.
+void append_transfer(VmRuntime& vm, const std::string& what, const Status& outcome, double seconds) {
+  std::ofstream out(vm.transcript, std::ios::app);
+  out << "# sftp " << what << "\n[" << (outcome ? "done" : "failed: " + outcome.error().message) << ", "
+      << static_cast<long>(seconds * 1000) << " ms]\n\n";
+}
+
 // --- run ------------------------------------------------------------------
 
 Attempt run_attempt(ScenarioSession& session, VmRuntime& vm, const TestStep& step, CaseResult& c) {
@@ -365,8 +372,9 @@ CaseResult push_files(ScenarioSession& session, const TestStep& step) {
   auto started = Clock::now();
   VmRuntime* vm = session.vm(step.vm);
   CaseResult c = new_case(session, step.name);
-  Status pushed = push_path(*vm->ssh, step.local_path, step.dst, session.work, scaled(session, step.timeout));
+  auto pushed = push_path(*vm->ssh, step.local_path, step.dst, scaled(session, step.timeout));
   c.time = seconds_since(started);
+  append_transfer(*vm, "push " + step.src + " -> " + (pushed ? *pushed : step.dst), pushed ? Status{} : Status{pushed.error()}, c.time);
   if (!pushed) {
     c.status = CaseStatus::failed;
     c.message = "push " + step.src + " to " + step.vm + ":" + step.dst + ": " + pushed.error().message;
@@ -378,14 +386,16 @@ CaseResult pull_files(ScenarioSession& session, const TestStep& step) {
   auto started = Clock::now();
   VmRuntime* vm = session.vm(step.vm);
   CaseResult c = new_case(session, step.name);
-  auto pulled = pull_path(*vm->ssh, step.src, session.artifacts / step.local_path, session.work, scaled(session, step.timeout));
+  auto pulled = pull_path(*vm->ssh, step.src, session.artifacts / step.local_path, scaled(session, step.timeout));
   c.time = seconds_since(started);
+  append_transfer(*vm, "pull " + step.src + " -> " + (session.artifacts / step.local_path).string(),
+                  pulled ? Status{} : Status{pulled.error()}, c.time);
   if (!pulled) {
     c.status = CaseStatus::failed;
     c.message = "pull " + step.vm + ":" + step.src + ": " + pulled.error().message;
     return c;
   }
-  c.attachments.push_back((fs::path(session.scenario->name) / step.local_path / fs::path(step.src).filename()).lexically_normal().string());
+  c.attachments.push_back((fs::path(session.scenario->name) / step.local_path / pulled->filename()).lexically_normal().string());
   return c;
 }
 

@@ -15,7 +15,10 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
+
 #include "check/ssh.h"
+#include "check/transfer.h"
 #include "util/process.h"
 
 namespace meros {
@@ -156,6 +159,95 @@ TEST_F(SshAgainstDropbear, RefusesAHostKeyOtherThanThePinnedOne) {
   auto client = LibsshClient::connect(t);
   ASSERT_FALSE(client.ok());
   EXPECT_NE(client.error().message.find("host key mismatch"), std::string::npos) << client.error().message;
+}
+
+// push and pull over SFTP: the "guest" is this host (dropbear on loopback
+// runs OpenSSH's sftp-server), so both ends are checked with the filesystem.
+class TransferAgainstDropbear : public SshAgainstDropbear {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kSftpServer)) GTEST_SKIP() << kSftpServer << " missing (openssh-sftp-server)";
+    SshAgainstDropbear::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    SshTarget t = target();
+    t.sftp_server = kSftpServer;
+    auto connected = LibsshClient::connect(t);
+    ASSERT_TRUE(connected.ok()) << connected.error().message;
+    client_ = std::move(*connected);
+  }
+  static void write(const fs::path& path, const std::string& text, fs::perms mode) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+    fs::permissions(path, mode);
+  }
+  static std::string read(const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  static constexpr const char* kSftpServer = "/usr/lib/openssh/sftp-server";
+  std::unique_ptr<LibsshClient> client_;
+};
+
+TEST_F(TransferAgainstDropbear, PushesAndPullsADirectoryKeepingModesTimesAndLinks) {
+  fs::path tree = dir_ / "local/conf";
+  write(tree / "app.conf", "port=80\n", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  write(tree / "bin/run.sh", "#!/bin/sh\n", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  fs::create_symlink("app.conf", tree / "current");
+  fs::last_write_time(tree / "app.conf", fs::file_time_type::clock::now() - std::chrono::hours(48));
+
+  auto pushed = push_path(*client_, tree, (dir_ / "guest/etc/conf").string(), std::chrono::seconds(20));
+  ASSERT_TRUE(pushed.ok()) << pushed.error().message;
+  fs::path remote = dir_ / "guest/etc/conf";
+  EXPECT_EQ(*pushed, remote.string());
+  EXPECT_EQ(read(remote / "app.conf"), "port=80\n");
+  EXPECT_EQ(fs::status(remote / "app.conf").permissions(), fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  EXPECT_EQ(fs::status(remote / "bin/run.sh").permissions(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  EXPECT_EQ(fs::read_symlink(remote / "current"), "app.conf");
+  auto seconds = [](const fs::path& p) { return std::chrono::floor<std::chrono::seconds>(fs::last_write_time(p).time_since_epoch()); };
+  EXPECT_EQ(seconds(remote / "app.conf"), seconds(tree / "app.conf"));
+
+  auto pulled = pull_path(*client_, remote.string(), dir_ / "artifacts/logs", std::chrono::seconds(20));
+  ASSERT_TRUE(pulled.ok()) << pulled.error().message;
+  EXPECT_EQ(*pulled, dir_ / "artifacts/logs/conf");
+  EXPECT_EQ(read(*pulled / "bin/run.sh"), "#!/bin/sh\n");
+  EXPECT_EQ(fs::status(*pulled / "bin/run.sh").permissions(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  EXPECT_EQ(fs::read_symlink(*pulled / "current"), "app.conf");
+  EXPECT_EQ(seconds(*pulled / "app.conf"), seconds(tree / "app.conf"));
+}
+
+TEST_F(TransferAgainstDropbear, PushesIntoAnExistingDirectoryUnderTheSourceName) {
+  write(dir_ / "local/hello.txt", "hello\n", fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_directories(dir_ / "guest/tmp");
+  auto into_existing = push_path(*client_, dir_ / "local/hello.txt", (dir_ / "guest/tmp").string(), std::chrono::seconds(20));
+  ASSERT_TRUE(into_existing.ok()) << into_existing.error().message;
+  EXPECT_EQ(read(dir_ / "guest/tmp/hello.txt"), "hello\n");
+  auto into_new = push_path(*client_, dir_ / "local/hello.txt", (dir_ / "guest/new/").string(), std::chrono::seconds(20));
+  ASSERT_TRUE(into_new.ok()) << into_new.error().message;
+  EXPECT_EQ(*into_new, (dir_ / "guest/new/hello.txt").string());
+  EXPECT_EQ(read(dir_ / "guest/new/hello.txt"), "hello\n");
+}
+
+TEST_F(TransferAgainstDropbear, PullsProcFilesThatReportSizeZero) {
+  auto pulled = pull_path(*client_, "/proc/version", dir_ / "artifacts", std::chrono::seconds(20));
+  ASSERT_TRUE(pulled.ok()) << pulled.error().message;
+  EXPECT_EQ(read(*pulled), read("/proc/version"));
+}
+
+TEST_F(TransferAgainstDropbear, SaysWhichGuestPathIsMissing) {
+  auto pulled = pull_path(*client_, "/nonexistent/file", dir_ / "artifacts", std::chrono::seconds(20));
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(pulled.error().message.find("/nonexistent/file: no such file or directory"), std::string::npos) << pulled.error().message;
+  auto pushed = push_path(*client_, dir_ / "no-such-local", (dir_ / "guest/x").string(), std::chrono::seconds(20));
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_NE(pushed.error().message.find("no-such-local"), std::string::npos) << pushed.error().message;
+}
+
+TEST_F(TransferAgainstDropbear, CommandsRunAgainAfterATransfer) {
+  write(dir_ / "local/a", "a", fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(push_path(*client_, dir_ / "local/a", (dir_ / "guest/a").string(), std::chrono::seconds(20)).ok());
+  auto result = client_->run("cat " + (dir_ / "guest/a").string(), std::chrono::seconds(10));
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->stdout_text, "a");
 }
 
 TEST(GuestCommand, QuotesForTheGuestShell) {
