@@ -9,6 +9,7 @@
 #include <fcntl.h>
 
 #include <fstream>
+#include <regex>
 
 #include "fixture/image_builder.h"
 #include "fixture/kernel_builder.h"
@@ -224,7 +225,7 @@ class ScenarioRun {
       vm::MachineOptions options;
       options.netns_fd = session_.network->ns().fd();
       auto machine = vm::Machine::start(machine_spec(runtime), options);
-      if (!machine) return make_error(name + ": " + machine.error().message);
+      if (!machine) return machine.error();  // it names the VM
       runtime.machine.emplace(std::move(*machine));
     }
     (void)save_state();
@@ -261,18 +262,38 @@ class ScenarioRun {
     return {};
   }
 
+  // Every VM's firewall is tried, so one run reports all that fail.
   Status load_guest_firewalls() {
+    std::vector<std::string> failures;
     for (auto& [name, runtime] : session_.vms) {
       if (!runtime.config->firewall) continue;
-      std::ifstream in(*runtime.config->firewall);
-      std::string rules((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      auto timeout = std::chrono::milliseconds(static_cast<long long>(30'000 * settings_.timeout_multiplier));
-      auto result = runtime.ssh->run("mkdir -p /etc/meros && cat > /etc/meros/firewall.nft && nft -f /etc/meros/firewall.nft", timeout, rules);
-      if (!result) return make_error(name + ": firewall: " + result.error().message);
-      if (result->exit_code != 0)
-        return make_error(name + ": nft -f " + runtime.config->firewall->filename().string() + " failed:\n" + result->stderr_text + result->stdout_text);
-      log(name + ": firewall " + runtime.config->firewall->filename().string() + " loaded");
+      if (auto loaded = load_guest_firewall(name, runtime); !loaded) failures.push_back(loaded.error().message);
     }
+    if (failures.empty()) return {};
+    std::string message = failures.size() == 1 ? "" : std::to_string(failures.size()) + " guest firewalls failed to load\n";
+    for (const auto& failure : failures) message += failure + "\n";
+    message.pop_back();
+    return make_error(message);
+  }
+
+  Status load_guest_firewall(const std::string& name, VmRuntime& runtime) {
+    std::string file = runtime.config->firewall->filename().string();
+    std::ifstream in(*runtime.config->firewall);
+    std::string rules((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto timeout = std::chrono::milliseconds(static_cast<long long>(30'000 * settings_.timeout_multiplier));
+    auto result = runtime.ssh->run(
+        "command -v nft >/dev/null || exit 127; mkdir -p /etc/meros && cat > /etc/meros/firewall.nft && nft -f /etc/meros/firewall.nft",
+        timeout, rules);
+    if (!result) return make_error(name + ": firewall " + file + ": " + result.error().message);
+    if (result->exit_code == 127)
+      return make_error(name + ": cannot load the firewall " + file + ": its image has no nft (add nftables to the image's packages)");
+    if (result->exit_code != 0) {
+      // nft names the copy in the guest; the user knows the file by its name.
+      std::string output = std::regex_replace(result->stderr_text + result->stdout_text, std::regex("/etc/meros/firewall\\.nft"), file);
+      while (!output.empty() && output.back() == '\n') output.pop_back();
+      return make_error(name + ": nft -f " + file + " failed: " + output.substr(0, output.find('\n')) + "\n" + output);
+    }
+    log(name + ": firewall " + file + " loaded");
     return {};
   }
 
@@ -315,10 +336,12 @@ class ScenarioRun {
     c.name = "scenario setup";
     c.classname = suite_.name;
     c.status = CaseStatus::errored;
-    c.message = message.substr(0, message.find('\n'));
+    std::size_t first_line_end = message.find('\n');
+    c.message = message.substr(0, first_line_end);
     std::vector<std::string> names;
     for (auto& [name, vm] : session_.vms) names.push_back(name);
-    c.detail = message + "\n\n" + console_evidence(session_, names);
+    std::string rest = first_line_end == std::string::npos ? "" : message.substr(first_line_end + 1) + "\n\n";
+    c.detail = rest + console_evidence(session_, names);
     add_case(std::move(c));
     const auto& tests = selected_.scenario.tests;
     for (std::size_t i = 0; i < tests.size(); ++i)

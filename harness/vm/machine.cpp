@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "util/process.h"
+#include "util/text.h"
 
 namespace meros::vm {
 namespace fs = std::filesystem;
@@ -63,9 +64,11 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   // can end it during the handshake: then its own words are the error.
   auto failed = [&](const Error& qmp_error) -> Error {
     if (process->wait_for(Duration(1000))) {
-      std::string said = indented(log_tail(qemu_log, 5));
+      std::string tail = log_tail(qemu_log, 5);
+      std::string said = indented(tail);
       if (!said.empty()) said.pop_back();
-      return make_error(vm + "QEMU exited with status " + std::to_string(*process->exit_code()) + " at start:\n" + said);
+      return make_error(vm + "QEMU exited with status " + std::to_string(*process->exit_code()) + " at start: " +
+                        trimmed(tail_lines(tail, 1)) + "\n" + said);
     }
     return make_error(vm + qmp_error.message);
   };

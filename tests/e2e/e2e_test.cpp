@@ -118,6 +118,22 @@ TEST_F(EndToEnd, FailingScenarioReportsEachFailureAsExpected) {
   EXPECT_NE(read_file(junit).find("serial console of alpha"), std::string::npos);
 }
 
+// A VM that cannot start and a guest firewall that cannot load: each
+// scenario reports an errored "scenario setup" with the reason and its
+// steps as skipped; the run goes on and writes a valid report.
+TEST_F(EndToEnd, SetupFailuresBecomeErroredTestcases) {
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("tests/e2e/setup-errors --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 1) << result.text;
+  EXPECT_EQ(junit_summary(junit),
+            "scenario setup | errored | vm alpha: QEMU exited with status # at start: qemu-system-x#_#: -no-such-option: invalid option\n"
+            "never runs either | skipped | not run: the scenario's setup failed\n"
+            "scenario setup | errored | alpha: cannot load the firewall alpha.nft: its image has no nft (add nftables to the image's packages)\n"
+            "never runs | skipped | not run: the scenario's setup failed\n")
+      << result.text;
+  expect_valid_junit(junit);
+}
+
 // SIGKILL of meros-test while its VMs boot: QEMU dies with it (parent-death
 // signal) and gc removes the namespace and overlays it left.
 TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
