@@ -162,7 +162,10 @@ int command_down(const Options& options) {
   if (options.arguments.size() != 1) return fail("down", "usage: meros-test down SCENARIO|RUNID", exit_code::usage);
   auto state = find_constellation(options.arguments[0]);
   if (!state) return fail("down", state.error().message, exit_code::usage);
-  ::kill(state->owner.pid, SIGTERM);
+  // A run holding a failed scenario (--keep-on-failure) lets it go and
+  // carries on; an `up` constellation's daemon ends on SIGTERM.
+  bool kept = state->details.value("kept_for_inspection", false);
+  if (!kept || !request_release(run_state_dir(), state->run_id)) ::kill(state->owner.pid, SIGTERM);
   fs::path file = run_state_dir() / (state->run_id + ".json");
   for (int i = 0; i < 1200 && fs::exists(file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   if (fs::exists(file)) return fail("down", "constellation " + state->run_id + " did not stop in 120 s; try meros-test gc", exit_code::environment);

@@ -105,7 +105,19 @@ Status remove_run_state(const fs::path& dir, const std::string& run_id) {
   std::error_code ec;
   fs::remove(dir / (run_id + ".json"), ec);
   if (ec) return make_error("cannot remove the run state of " + run_id + ": " + ec.message());
+  fs::remove(dir / (run_id + ".release"), ec);  // a release nobody took
   return {};
+}
+
+Status request_release(const fs::path& dir, const std::string& id) {
+  std::ofstream out(dir / (id + ".release"));
+  if (!out) return make_error("cannot write " + (dir / (id + ".release")).string());
+  return {};
+}
+
+bool take_release(const fs::path& dir, const std::string& id) {
+  std::error_code ec;
+  return fs::remove(dir / (id + ".release"), ec);
 }
 
 std::vector<RunState> load_run_states(const fs::path& dir) {

@@ -52,4 +52,11 @@ Status save_run_state(const fs::path& dir, const RunState& state);
 Status remove_run_state(const fs::path& dir, const std::string& run_id);
 std::vector<RunState> load_run_states(const fs::path& dir);
 
+// A run that keeps a failed scenario up (--keep-on-failure) holds it until
+// `down` asks for it back with <dir>/<id>.release; the run then tears that
+// scenario down and goes on, not interrupted.
+Status request_release(const fs::path& dir, const std::string& id);
+// True once, when a release was requested (the request is consumed).
+bool take_release(const fs::path& dir, const std::string& id);
+
 }  // namespace meros

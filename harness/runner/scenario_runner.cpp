@@ -156,6 +156,7 @@ class ScenarioRun {
     state.run_id = state_id();
     state.mode = mode_;
     state.details["client_key"] = session_.client_key;
+    if (kept_) state.details["kept_for_inspection"] = true;
     state.scenario = suite_.name;
     state.scenario_path = selected_.scenario.file.string();
     state.owner = current_process();
@@ -362,12 +363,14 @@ class ScenarioRun {
   // the lifecycle commands, until `meros-test down` (SIGTERM) or Ctrl-C.
   void hold_for_inspection() {
     mode_ = "up";
+    kept_ = true;
     (void)save_state();
     std::string id = state_id();
     services_.printer.line(suite_.name, "kept running for inspection (--keep-on-failure):", true);
     services_.printer.line(suite_.name, "  meros-test status | exec " + id + " VM -- CMD | connect " + id + " VM", true);
     services_.printer.line(suite_.name, "  meros-test down " + id + "   (or Ctrl-C) tears it down and writes the report", true);
-    while (!(settings_.interrupted && settings_.interrupted->load())) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    while (!(settings_.interrupted && settings_.interrupted->load()) && !take_release(run_state_dir(), id))
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 
   // --- teardown ----------------------------------------------------------------
@@ -408,6 +411,7 @@ class ScenarioRun {
   SuiteResult suite_;
   Clock::time_point deadline_;
   std::string mode_ = "test";
+  bool kept_ = false;  // held by --keep-on-failure until `down` releases it
 };
 
 }  // namespace
