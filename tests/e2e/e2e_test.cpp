@@ -134,6 +134,36 @@ TEST_F(EndToEnd, SetupFailuresBecomeErroredTestcases) {
   expect_valid_junit(junit);
 }
 
+// --keep-on-failure holds the failed scenario until `down`; the run then
+// ends as a failed run (exit 1, not interrupted) with its report written.
+TEST_F(EndToEnd, KeptScenarioIsReleasedByDown) {
+  fs::path junit = out_ / "junit.xml";
+  std::string command = std::string("cd ") + MEROS_SOURCE_DIR + " && exec " + MEROS_TEST_BIN +
+                        " --keep-on-failure tests/e2e/setup-errors/no-nft --junit " + junit.string() + " --artifacts " +
+                        (out_ / "artifacts").string() + " >" + (out_ / "log").string() + " 2>&1";
+  pid_t child = ::fork();
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
+    _exit(127);
+  }
+  std::string id;
+  for (int i = 0; i < 600 && id.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::smatch match;
+    std::string log = read_file(out_ / "log");
+    if (std::regex_search(log, match, std::regex("meros-test down (\\S+-setup-no-nft)"))) id = match[1];
+  }
+  ASSERT_FALSE(id.empty()) << read_file(out_ / "log");
+  auto exec = meros("exec " + id + " alpha -- hostname");
+  EXPECT_EQ(exec.text, "alpha\n");
+  auto down = meros("down " + id);
+  EXPECT_EQ(down.exit_code, 0) << down.text;
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << read_file(out_ / "log");
+  EXPECT_NE(junit_summary(junit).find("scenario setup | errored | alpha: cannot load the firewall"), std::string::npos);
+}
+
 // SIGKILL of meros-test while its VMs boot: QEMU dies with it (parent-death
 // signal) and gc removes the namespace and overlays it left.
 TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
