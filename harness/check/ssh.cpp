@@ -19,11 +19,12 @@ std::string shell_quote(const std::string& text) {
 }
 
 std::string guest_command_with_timeout(const std::string& command, std::chrono::milliseconds timeout) {
-  long seconds = std::max<long>(1, static_cast<long>((timeout.count() + 999) / 1000));
-  // The harness's busybox is in every image; fall back to a plain shell
-  // when an image lacks it (the channel close still ends the session).
-  return "if [ -x /opt/meros/bin/busybox ]; then exec /opt/meros/bin/busybox timeout -s KILL " + std::to_string(seconds) +
-         " sh -c " + shell_quote(command) + "; else exec sh -c " + shell_quote(command) + "; fi";
+  // The agent runs the command in a process group of its own and kills the
+  // whole group at the timeout. Without the agent (an image meros did not
+  // build), the channel's close at the harness's deadline is all there is.
+  return "if [ -x /opt/meros/bin/meros-guest ]; then exec /opt/meros/bin/meros-guest exec --timeout " +
+         std::to_string(std::max<long long>(1, timeout.count())) + "ms -- sh -c " + shell_quote(command) +
+         "; else exec sh -c " + shell_quote(command) + "; fi";
 }
 
 std::string public_key_core(const std::string& line) {
@@ -150,8 +151,8 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   }
   drain(channel, result, 0);
   if (!result.timed_out) result.exit_code = ssh_channel_get_exit_status(channel);
-  // busybox timeout -s KILL makes the shell die of signal 9: exit 137, or
-  // no exit status at all (the server reports the signal instead).
+  // meros-guest exec exits 137 when it killed the command's group; without
+  // the agent there may be no exit status at all.
   bool past_timeout = std::chrono::steady_clock::now() - started >= timeout;
   if ((result.exit_code == 137 || result.exit_code < 0) && past_timeout) result.timed_out = true;
   ssh_channel_close(channel);

@@ -71,7 +71,8 @@ class LibsshClient : public SshClient {
 };
 
 // The command line run on the guest so that a timeout kills the command
-// there too: `timeout -s KILL N sh -c 'command'`.
+// there too, with everything it started:
+// `meros-guest exec --timeout Nms -- sh -c 'command'`.
 std::string guest_command_with_timeout(const std::string& command, std::chrono::milliseconds timeout);
 // 'text' quoted for a POSIX shell.
 std::string shell_quote(const std::string& text);

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "guest/exec.h"
 #include "guest/format.h"
 #include "guest/listen.h"
 #include "guest/probe.h"
@@ -41,6 +42,7 @@ constexpr char kUsage[] = R"(usage:
   meros-guest probe icmp ADDR [--timeout T]
   meros-guest probe --batch            (stdin: PROTO ADDR PORT TIMEOUT_MS per line)
   meros-guest listen [--daemon] [--pidfile PATH] [--bind ADDR]... tcp|udp PORT... [tcp|udp PORT...]
+  meros-guest exec [--timeout T] -- PROGRAM [ARG...]
   meros-guest version
   meros-guest --help
 
@@ -51,6 +53,9 @@ probe prints one JSON line per probe:
 observed is open, refused, unreachable or timeout. listen prints
 {"listening":[{"proto":"tcp","port":80}],"pid":N} once bound, then serves
 (TCP: accept and close; UDP: echo) until SIGTERM/SIGINT.
+exec runs PROGRAM in a process group of its own with this stdin/stdout/
+stderr and exits with its status (128+N for signal N); after T (default
+none) it kills the whole group and exits 137.
 exit: 0 done (whatever observed), 1 could not probe/listen, 2 bad usage.
 )";
 
@@ -230,6 +235,25 @@ int run_listen(const Args& args) {
 
 }  // namespace
 
+// --- exec -------------------------------------------------------------------
+
+int run_exec(const Args& args) {
+  std::chrono::milliseconds timeout = std::chrono::hours(24 * 30);
+  size_t i = 0;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    std::string_view value;
+    if (args[i] == "--timeout" && i + 1 < args.size()) value = args[++i];
+    else if (args[i].starts_with("--timeout=")) value = args[i].substr(10);
+    else return usage_error("exec: unknown option '" + std::string(args[i]) + "' (the command goes after --)");
+    auto parsed = parse_exec_timeout(value);
+    if (!parsed) return usage_error("exec: bad timeout '" + std::string(value) + "' (want e.g. 90s, 1500ms)");
+    timeout = *parsed;
+  }
+  if (i + 1 >= args.size()) return usage_error("exec: give the command after --");
+  std::vector<std::string> argv(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  return exec_with_timeout(argv, timeout);
+}
+
 int main(int argc, char** argv) {
   Args args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command");
@@ -238,5 +262,6 @@ int main(int argc, char** argv) {
   if (args[0] == "version" || args[0] == "--version") { std::cout << "meros-guest " MEROS_VERSION "\n"; return kExitOk; }
   if (args[0] == "probe") return run_probe(rest);
   if (args[0] == "listen") return run_listen(rest);
+  if (args[0] == "exec") return run_exec(rest);
   return usage_error("unknown command '" + std::string(args[0]) + "'");
 }

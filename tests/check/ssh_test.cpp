@@ -252,7 +252,8 @@ TEST_F(TransferAgainstDropbear, CommandsRunAgainAfterATransfer) {
 
 TEST(GuestCommand, QuotesForTheGuestShell) {
   EXPECT_EQ(shell_quote("it's"), "'it'\\''s'");
-  EXPECT_NE(guest_command_with_timeout("echo hi", std::chrono::milliseconds(1500)).find("timeout -s KILL 2 sh -c 'echo hi'"),
+  EXPECT_NE(guest_command_with_timeout("echo hi", std::chrono::milliseconds(1500))
+                .find("/opt/meros/bin/meros-guest exec --timeout 1500ms -- sh -c 'echo hi'"),
             std::string::npos);
 }
 

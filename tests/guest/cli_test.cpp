@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "guest/exec.h"
 #include "guest/format.h"
 #include "test_support.h"
 
@@ -215,6 +216,61 @@ TEST(Cli, ListenOnBusyPortExitsOne) {
   auto result = run_process({kBin, "listen", "tcp", std::to_string((*listeners)->port(0))});
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_TRUE(result.out.empty());
+}
+
+// --- exec -----------------------------------------------------------------
+
+TEST(ExecTest, PassesStreamsAndExitCode) {
+  auto result = run_process({kBin, "exec", "--", "sh", "-c", "cat; echo err >&2; exit 3"}, "in\n");
+  EXPECT_EQ(result.exit_code, 3);
+  EXPECT_EQ(result.out, "in\n");
+  EXPECT_EQ(result.err, "err\n");
+}
+
+TEST(ExecTest, ReportsASignalAs128PlusItsNumber) {
+  auto result = run_process({kBin, "exec", "--", "sh", "-c", "kill -TERM $$"});
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM);
+}
+
+TEST(ExecTest, KillsTheWholeGroupAtTheTimeout) {
+  std::string pidfile = testing::TempDir() + "meros-exec-bg-" + std::to_string(::getpid());
+  auto started = std::chrono::steady_clock::now();
+  auto result = run_process({kBin, "exec", "--timeout", "500ms", "--", "sh", "-c", "sleep 30 & echo $! > " + pidfile + "; sleep 20; echo never"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(result.exit_code, 137);
+  EXPECT_EQ(result.out, "");
+  EXPECT_NE(result.err.find("killed after 500 ms"), std::string::npos) << result.err;
+  std::ifstream in(pidfile);
+  pid_t background = 0;
+  ASSERT_TRUE(in >> background);
+  // Dead: gone, or a zombie its new parent has not reaped yet.
+  auto alive = [](pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), {});
+    auto close = text.rfind(')');
+    return close != std::string::npos && close + 2 < text.size() && text[close + 2] != 'Z';
+  };
+  std::this_thread::sleep_for(100ms);
+  EXPECT_FALSE(alive(background)) << "the command's background child outlived the timeout";
+  std::remove(pidfile.c_str());
+}
+
+TEST(ExecTest, RejectsBadUsage) {
+  EXPECT_EQ(run_process({kBin, "exec", "--timeout", "soon", "--", "true"}).exit_code, 2);
+  EXPECT_EQ(run_process({kBin, "exec", "true"}).exit_code, 2);
+  EXPECT_EQ(run_process({kBin, "exec", "--"}).exit_code, 2);
+  EXPECT_EQ(run_process({kBin, "exec", "--", "/nonexistent/program"}).exit_code, 127);
+}
+
+TEST(ExecTest, ParsesTimeouts) {
+  EXPECT_EQ(parse_exec_timeout("1500ms"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(parse_exec_timeout("90s"), std::chrono::milliseconds(90'000));
+  EXPECT_EQ(parse_exec_timeout("250"), std::chrono::milliseconds(250));
+  EXPECT_EQ(parse_exec_timeout("0s"), std::nullopt);
+  EXPECT_EQ(parse_exec_timeout("-1"), std::nullopt);
+  EXPECT_EQ(parse_exec_timeout("s"), std::nullopt);
+  EXPECT_EQ(parse_exec_timeout("1.5s"), std::nullopt);
+  EXPECT_EQ(parse_exec_timeout("99999999999s"), std::nullopt);
 }
 
 }  // namespace
