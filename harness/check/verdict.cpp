@@ -56,7 +56,8 @@ bool regex_found(const std::string& pattern, const std::string& text) {
 // The first way result falls short of expect, or "".
 std::string first_shortfall(const OutputExpectation& expect, const CommandResult& result) {
   if (expect.exit_code && result.exit_code != *expect.exit_code)
-    return "exit " + std::to_string(result.exit_code) + ", expected exit " + std::to_string(*expect.exit_code);
+    return "exit " + std::to_string(result.exit_code) + (result.exit_code == 127 ? " (command not found)" : "") +
+           ", expected exit " + std::to_string(*expect.exit_code);
   if (expect.stdout_contains && result.stdout_text.find(*expect.stdout_contains) == std::string::npos)
     return "stdout does not contain " + quote(*expect.stdout_contains);
   if (expect.stdout_matches && !regex_found(*expect.stdout_matches, result.stdout_text))

@@ -57,6 +57,16 @@ void append_transfer(VmRuntime& vm, const std::string& what, const Status& outco
 
 // --- run ------------------------------------------------------------------
 
+// The last lines of a command's stream, for a failure's detail (the whole
+// stream is in the testcase's system-out/system-err).
+std::string output_evidence(const std::string& stream, const std::string& text) {
+  if (text.empty()) return "";
+  constexpr std::size_t kLines = 10;
+  std::string tail = tail_lines(text, kLines);
+  if (!tail.ends_with('\n')) tail += '\n';
+  return "--- " + stream + " (last " + std::to_string(kLines) + " lines) ---\n" + tail;
+}
+
 Attempt run_attempt(ScenarioSession& session, VmRuntime& vm, const TestStep& step, CaseResult& c) {
   auto started = Clock::now();
   auto timeout = scaled(session, step.timeout);
@@ -102,7 +112,8 @@ CaseResult run_command(ScenarioSession& session, const TestStep& step) {
   c.flaky = last.status == CaseStatus::passed && c.attempts.size() > 1;
   if (c.status != CaseStatus::passed)
     c.detail = "command on " + step.vm + ": " + step.command + "\nexpected: " + c.expected + "\nobserved: " + c.observed +
-               "\n\n" + console_evidence(session, {step.vm});
+               "\n" + output_evidence("stdout", c.stdout_text) + output_evidence("stderr", c.stderr_text) + "\n" +
+               console_evidence(session, {step.vm});
   return c;
 }
 

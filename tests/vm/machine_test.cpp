@@ -144,7 +144,7 @@ TEST_F(MachineTest, QemuThatCannotStartSaysWhy) {
   bad.qemu_args = {"-device", "no-such-device"};
   auto machine = Machine::start(bad);
   ASSERT_FALSE(machine);
-  EXPECT_EQ(machine.error().message.rfind("vm bad: QEMU exited with status 1 at start:\n", 0), 0u)
+  EXPECT_EQ(machine.error().message.rfind("vm bad: QEMU exited with status 1 at start: qemu-system-x86_64: -device no-such-device:", 0), 0u)
       << machine.error().message;
   EXPECT_NE(machine.error().message.find("'no-such-device' is not a valid device model name"), std::string::npos)
       << machine.error().message;
