@@ -62,6 +62,7 @@ class ScenarioRun {
     suite_.timestamp = format_iso8601(std::chrono::system_clock::now());
     deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long long>(
                                    static_cast<double>(scenario.timeout.count()) * settings.timeout_multiplier));
+    session_.deadline = deadline_;
   }
 
   Status hold(const std::function<void(const std::string&)>& while_up) {

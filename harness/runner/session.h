@@ -59,6 +59,8 @@ struct ScenarioSession {
   std::map<std::uint64_t, std::uint64_t> rule_hits;       // by handle
   std::map<std::uint64_t, std::string> rule_comments;     // "chain: comment"
   double timeout_multiplier = 1;
+  // The scenario's own timeout (multiplied): no step runs past it.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 
   VmRuntime* vm(const std::string& name) {
     auto it = vms.find(name);

@@ -22,8 +22,18 @@ constexpr const char* kAgent = "/opt/meros/bin/meros-guest";
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// A step's timeout times the multiplier, cut to what is left of the
+// scenario's timeout.
 std::chrono::milliseconds scaled(const ScenarioSession& session, Duration d) {
-  return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(d.count()) * session.timeout_multiplier));
+  auto wanted = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(d.count()) * session.timeout_multiplier));
+  if (session.deadline == Clock::time_point::max()) return wanted;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(session.deadline - Clock::now());
+  return std::max(std::chrono::milliseconds(1), std::min(wanted, left));
+}
+
+bool cut_by_scenario_timeout(const ScenarioSession& session, Duration step_timeout, std::chrono::milliseconds used) {
+  auto wanted = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(step_timeout.count()) * session.timeout_multiplier));
+  return used < wanted;
 }
 
 CaseResult new_case(const ScenarioSession& session, const std::string& name) {
@@ -80,6 +90,8 @@ Attempt run_attempt(ScenarioSession& session, VmRuntime& vm, const TestStep& ste
     Verdict verdict = judge_run(step.expect, *result, timeout);
     attempt.status = verdict.passed ? CaseStatus::passed : CaseStatus::failed;
     attempt.message = verdict.message;
+    if (result->timed_out && cut_by_scenario_timeout(session, step.timeout, timeout))
+      attempt.message = "the scenario's timeout ran out during the step (the command was killed)";
     c.expected = verdict.expected;
     c.observed = verdict.observed;
     c.stdout_text = result->stdout_text;
@@ -99,7 +111,7 @@ CaseResult run_command(ScenarioSession& session, const TestStep& step) {
   for (int i = 0; i <= step.retries; ++i) {
     c.attempts.push_back(run_attempt(session, *vm, step, c));
     c.time += c.attempts.back().time;
-    if (c.attempts.back().status == CaseStatus::passed) break;
+    if (c.attempts.back().status == CaseStatus::passed || Clock::now() >= session.deadline) break;
   }
   const Attempt& last = c.attempts.back();
   c.status = last.status;

@@ -134,6 +134,18 @@ TEST_F(EndToEnd, SetupFailuresBecomeErroredTestcases) {
   expect_valid_junit(junit);
 }
 
+// A step cannot outlive its scenario's timeout: it is killed when the
+// scenario's time is up, and what follows is skipped.
+TEST_F(EndToEnd, ScenarioTimeoutCutsTheRunningStep) {
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("tests/e2e/scenario-timeout --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 1) << result.text;
+  EXPECT_EQ(junit_summary(junit),
+            "long step | failed | the scenario's timeout ran out during the step (the command was killed)\n"
+            "after | skipped | not run: the scenario's timeout (#s) ran out\n")
+      << result.text;
+}
+
 // --keep-on-failure holds the failed scenario until `down`; the run then
 // ends as a failed run (exit 1, not interrupted) with its report written.
 TEST_F(EndToEnd, KeptScenarioIsReleasedByDown) {
