@@ -11,21 +11,13 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "util/child_setup.h"
+
 namespace meros {
 namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Runs in the child between fork and exec: own process group, and die
-// with the harness.
-struct ChildSetup : bp::extend::handler {
-  template <class Executor>
-  void on_exec_setup(Executor&) const {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-  }
-};
 
 bp::environment make_environment(const ProcessSpec& spec) {
   bp::environment env = spec.clean_environment ? bp::environment() : bp::environment(boost::this_process::environment());

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "util/child_setup.h"
 #include "util/process.h"
 
 namespace meros::vm {
@@ -24,34 +25,6 @@ namespace bp = boost::process;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Runs in the child between fork and exec. Only async-signal-safe calls:
-// the harness is multi-threaded.
-struct ChildSetup : bp::extend::handler {
-  int output_fd;
-  int netns_fd;
-  pid_t parent;
-
-  template <class Executor>
-  void on_exec_setup(Executor& exec) const {
-    // The harness may block signals in its threads; QEMU must see SIGTERM.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // The parent died before prctl took effect: nobody would kill us.
-    if (getppid() != parent) _exit(127);
-    if (output_fd >= 0) {
-      dup2(output_fd, STDOUT_FILENO);
-      dup2(output_fd, STDERR_FILENO);
-    }
-    if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) {
-      exec.set_error(std::error_code(errno, std::system_category()), "cannot enter the network namespace");
-      _exit(127);
-    }
-  }
-};
 
 int decode_status(int status) { return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status); }
 
@@ -94,7 +67,7 @@ Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
   std::error_code ec;
   bp::child child(bp::exe = program.string(), bp::args = args, bp::std_in < bp::null, bp::std_out > bp::null,
-                  bp::std_err > bp::null, ChildSetup{{}, output_fd, spec.netns_fd, ::getpid()}, ec);
+                  bp::std_err > bp::null, ChildSetup{{}, ::getpid(), output_fd, spec.netns_fd}, ec);
   if (output_fd >= 0) ::close(output_fd);
   if (ec) return make_error(describe_command(spec.argv) + ": cannot start: " + ec.message());
   pid_t pid = child.id();
