@@ -55,8 +55,11 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or validation error,
       {"down", "Usage: meros-test down SCENARIO|RUNID\n\nTears a running constellation down: VMs, networks, overlays.\n\n"},
       {"connect", "Usage: meros-test connect SCENARIO VM\n\nOpens an interactive shell on VM over its management link.\n\n"},
       {"exec", "Usage: meros-test exec SCENARIO VM -- COMMAND [ARG...]\n\nRuns COMMAND on VM and exits with its exit status.\n\n"},
-      {"push", "Usage: meros-test push SCENARIO VM SRC [DST]\n\nCopies SRC (file or directory) into VM at DST (default: the same path).\n\n"},
-      {"pull", "Usage: meros-test pull SCENARIO VM SRC [DST]\n\nCopies SRC out of VM to DST (default: the current directory).\n\n"},
+      {"push", "Usage: meros-test push SCENARIO VM SRC [DST]\n\nCopies SRC (a file or directory) into VM over SFTP, to DST (default /root/NAME).\n"
+               "When DST ends in / or is a directory in the guest, the copy goes inside it. Modes, times and\n"
+               "symlinks are kept; missing parent directories are created.\n\n"},
+      {"pull", "Usage: meros-test pull SCENARIO VM SRC [DST]\n\nCopies SRC (a file or directory) out of VM over SFTP into the local directory DST\n"
+               "(default: the current directory), keeping its name, modes, times and symlinks.\n\n"},
       {"gc", "Usage: meros-test gc\n\nRemoves namespaces, links, processes and overlays left by runs whose owner is gone.\nA live run's resources are never touched.\n\n"},
   };
   return table;
