@@ -52,8 +52,7 @@ if [ -z "$image" ]; then
 fi
 format=$(qemu-img info --output=json "$image" | sed -n 's/.*"format": "\([a-z0-9]*\)".*/\1/p' | head -1)
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+. "$here/common.sh"
 
 # One baseline run: n plain QEMUs, polled until every console shows MEROS-READY.
 baseline_run() {

@@ -4,7 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cstring>
+
+#include "util/text.h"
 
 namespace meros {
 namespace fs = std::filesystem;
@@ -34,8 +35,6 @@ std::string without_trailing_slashes(std::string path) {
   while (path.size() > 1 && path.ends_with('/')) path.pop_back();
   return path;
 }
-
-std::string errno_text() { return std::strerror(errno); }
 
 // --- push ----------------------------------------------------------------
 

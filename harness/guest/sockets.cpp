@@ -82,7 +82,6 @@ Result<Endpoint> parse_endpoint(std::string_view address, int port) {
   return ipv6_endpoint(address, port);
 }
 
-std::string errno_text(int error_number) { return std::strerror(error_number); }
 
 Error errno_error(std::string_view what, int error_number) {
   return make_error(std::string(what) + ": " + errno_text(error_number));

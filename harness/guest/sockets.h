@@ -15,6 +15,7 @@
 
 #include "util/fd.h"
 #include "util/result.h"
+#include "util/text.h"  // errno_text
 
 namespace meros::guest {
 
@@ -37,7 +38,6 @@ struct Endpoint {
 // IPv4-mapped IPv6 literals become plain IPv4.
 Result<Endpoint> parse_endpoint(std::string_view address, int port);
 
-std::string errno_text(int error_number);
 Error errno_error(std::string_view what, int error_number);
 
 // Waits until fd reports one of `events` (POLLERR/POLLHUP always count) or

@@ -60,9 +60,8 @@ class ScenarioRun {
     suite_.name = scenario.name;
     suite_.path = scenario.display_path;
     suite_.timestamp = format_iso8601(std::chrono::system_clock::now());
-    deadline_ = Clock::now() + std::chrono::milliseconds(static_cast<long long>(
-                                   static_cast<double>(scenario.timeout.count()) * settings.timeout_multiplier));
-    session_.deadline = deadline_;
+    session_.deadline = Clock::now() + std::chrono::milliseconds(static_cast<long long>(
+                                           static_cast<double>(scenario.timeout.count()) * settings.timeout_multiplier));
   }
 
   Status hold(const std::function<void(const std::string&)>& while_up) {
@@ -315,7 +314,7 @@ class ScenarioRun {
 
   std::string stop_reason() const {
     if (settings_.interrupted && settings_.interrupted->load()) return "not run: interrupted";
-    if (Clock::now() > deadline_) return "not run: the scenario's timeout (" + format_duration(selected_.scenario.timeout) + ") ran out";
+    if (Clock::now() > session_.deadline) return "not run: the scenario's timeout (" + format_duration(selected_.scenario.timeout) + ") ran out";
     return "";
   }
 
@@ -410,7 +409,6 @@ class ScenarioRun {
   RunServices& services_;
   ScenarioSession session_;
   SuiteResult suite_;
-  Clock::time_point deadline_;
   std::string mode_ = "test";
   bool kept_ = false;  // held by --keep-on-failure until `down` releases it
 };

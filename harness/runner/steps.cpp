@@ -22,18 +22,23 @@ constexpr const char* kAgent = "/opt/meros/bin/meros-guest";
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
+// A timeout times the multiplier.
+std::chrono::milliseconds multiplied(const ScenarioSession& session, Duration d) {
+  return std::chrono::milliseconds(static_cast<long long>(static_cast<double>(d.count()) * session.timeout_multiplier));
+}
+
 // A step's timeout times the multiplier, cut to what is left of the
 // scenario's timeout.
 std::chrono::milliseconds scaled(const ScenarioSession& session, Duration d) {
-  auto wanted = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(d.count()) * session.timeout_multiplier));
+  auto wanted = multiplied(session, d);
   if (session.deadline == Clock::time_point::max()) return wanted;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(session.deadline - Clock::now());
   return std::max(std::chrono::milliseconds(1), std::min(wanted, left));
 }
 
-bool cut_by_scenario_timeout(const ScenarioSession& session, Duration step_timeout, std::chrono::milliseconds used) {
-  auto wanted = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(step_timeout.count()) * session.timeout_multiplier));
-  return used < wanted;
+// Whether the step got less than its own timeout: the scenario's ran out.
+bool cut_by_scenario_timeout(const ScenarioSession& session, Duration step_timeout, std::chrono::milliseconds given) {
+  return given < multiplied(session, step_timeout);
 }
 
 CaseResult new_case(const ScenarioSession& session, const std::string& name) {

@@ -1,6 +1,8 @@
 // Small text helpers shared by every stage.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -8,6 +10,9 @@ namespace meros {
 
 // 'text' in single quotes, for messages.
 inline std::string quote(std::string_view text) { return "'" + std::string(text) + "'"; }
+
+// What an errno value means, e.g. "No such file or directory".
+inline std::string errno_text(int error_number = errno) { return std::strerror(error_number); }
 
 // text without the whitespace at its ends.
 inline std::string trimmed(std::string_view text) {

@@ -99,6 +99,17 @@ class EndToEnd : public testing::Test {
   Output meros(const std::string& args) {
     return run(std::string("cd ") + MEROS_SOURCE_DIR + " && " + MEROS_TEST_BIN + " " + args);
   }
+  // Starts meros-test in the background, its output in out_/log.
+  pid_t meros_in_background(const std::string& args) {
+    std::string command = std::string("cd ") + MEROS_SOURCE_DIR + " && exec " + MEROS_TEST_BIN + " " + args + " >" +
+                          (out_ / "log").string() + " 2>&1";
+    pid_t child = ::fork();
+    if (child == 0) {
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
+      _exit(127);
+    }
+    return child;
+  }
   void expect_valid_junit(const fs::path& junit) {
     auto lint = run("xmllint --noout --schema " + std::string(MEROS_SOURCE_DIR) + "/tests/testdata/junit/junit.xsd " + junit.string());
     EXPECT_EQ(lint.exit_code, 0) << lint.text;
@@ -150,14 +161,8 @@ TEST_F(EndToEnd, ScenarioTimeoutCutsTheRunningStep) {
 // ends as a failed run (exit 1, not interrupted) with its report written.
 TEST_F(EndToEnd, KeptScenarioIsReleasedByDown) {
   fs::path junit = out_ / "junit.xml";
-  std::string command = std::string("cd ") + MEROS_SOURCE_DIR + " && exec " + MEROS_TEST_BIN +
-                        " --keep-on-failure tests/e2e/setup-errors/no-nft --junit " + junit.string() + " --artifacts " +
-                        (out_ / "artifacts").string() + " >" + (out_ / "log").string() + " 2>&1";
-  pid_t child = ::fork();
-  if (child == 0) {
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-    _exit(127);
-  }
+  pid_t child = meros_in_background("--keep-on-failure tests/e2e/setup-errors/no-nft --junit " + junit.string() +
+                                    " --artifacts " + (out_ / "artifacts").string());
   std::string id;
   for (int i = 0; i < 600 && id.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -179,13 +184,7 @@ TEST_F(EndToEnd, KeptScenarioIsReleasedByDown) {
 // SIGKILL of meros-test while its VMs boot: QEMU dies with it (parent-death
 // signal) and gc removes the namespace and overlays it left.
 TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
-  std::string command = std::string("cd ") + MEROS_SOURCE_DIR + " && exec " + MEROS_TEST_BIN + " tests/e2e/failing --artifacts " +
-                        (out_ / "artifacts").string() + " >" + (out_ / "log").string() + " 2>&1";
-  pid_t child = ::fork();
-  if (child == 0) {
-    ::execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-    _exit(127);
-  }
+  pid_t child = meros_in_background("tests/e2e/failing --artifacts " + (out_ / "artifacts").string());
   bool booting = false;
   for (int i = 0; i < 600 && !booting; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
