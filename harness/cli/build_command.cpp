@@ -75,6 +75,10 @@ Wanted wanted_fixtures(const std::vector<Scenario>& scenarios, const Options& op
 
 int command_build(const Options& options) {
   FixtureStore store(FixtureStore::default_root(options.cache_dir));
+  if (Status safe = check_store_safety(store.root()); !safe) {
+    std::cerr << "meros-test build: " << safe.error().message << "\n";
+    return exit_code::environment;
+  }
   if (options.list) return list_store(store);
   std::vector<std::string> paths = options.arguments;
   if (paths.empty()) paths.push_back("scenarios");

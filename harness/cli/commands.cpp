@@ -47,6 +47,7 @@ std::vector<Scenario> load_scenarios(const std::vector<std::string>& paths, Diag
   FixtureCatalog catalog(builtin_fixtures_dir());
   for (const auto& file : *files)
     if (auto scenario = parse_scenario(file, catalog, diagnostics)) scenarios.push_back(std::move(*scenario));
+  reject_duplicate_names(scenarios, diagnostics);
   return scenarios;
 }
 

@@ -119,6 +119,7 @@ void print_summary(const RunReport& report, const fs::path& junit) {
 
 // The settings every command that boots VMs shares; prints the choice.
 Result<RunSettings> prepare_settings(const Options& options, const FixtureStore& store) {
+  if (Status safe = check_store_safety(store.root()); !safe) return safe.error();
   auto request = options.accel == Accel::kvm ? vm::AccelRequest::kvm : options.accel == Accel::tcg ? vm::AccelRequest::tcg : vm::AccelRequest::automatic;
   auto accel = vm::detect_accel(request);
   if (!accel) return accel.error();

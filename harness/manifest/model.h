@@ -155,7 +155,8 @@ struct Scenario {
   fs::path file;  // scenario.yml, absolute
   fs::path dir;   // its directory, absolute
   std::string display_path;  // as the user named it, for messages
-  std::string name;
+  std::string name;           // an identifier: part of paths and namespace names
+  SourceMark name_mark;       // its name: value, or the file's start when defaulted
   std::string description;
   std::vector<std::string> tags;
   Duration timeout = Duration(15 * 60'000);

@@ -117,14 +117,7 @@ class ScenarioParser {
  private:
   // --- name, description, tags, timeouts -------------------------------
   void parse_header(const MapReader& top) {
-    scenario_.name = scenario_.file.filename() == "scenario.yml" ? scenario_.dir.filename().string()
-                                                                 : scenario_.file.stem().string();
-    if (auto name = top.string("name")) {
-      if (name->empty() || name->size() > 100 || has_control_characters(*name))
-        yaml_.error(top.value_mark("name"), "name: expected a one-line name of 1 to 100 characters, got " +
-                                                (name->size() > 100 ? "one of " + std::to_string(name->size()) : quote(*name)));
-      else scenario_.name = *name;
-    }
+    parse_name(top);
     if (auto description = top.string("description")) {
       if (has_control_characters(*description, "\n\t"))
         yaml_.error(top.value_mark("description"), "description: control characters other than newlines and tabs are not allowed");
@@ -145,6 +138,30 @@ class ScenarioParser {
       if (probe->count() < 10 || probe->count() > 60'000) yaml_.error(top.value_mark("probe_timeout"), "probe_timeout: expected 10ms to 60s, got " + format_duration(*probe));
       else scenario_.probe_timeout = *probe;
     }
+  }
+
+  // The name becomes part of paths and namespace names, so it is an
+  // identifier (spec v1.1 "Scenario names"), whether written or defaulted.
+  void parse_name(const MapReader& top) {
+    const std::string rule = "a letter or digit, then letters, digits, '.', '_' or '-', at most 64 characters";
+    auto shown = [](const std::string& name) { return name.size() > 64 ? "one of " + std::to_string(name.size()) + " characters" : quote(name); };
+    if (top.has("name")) {
+      scenario_.name_mark = top.value_mark("name");
+      auto name = top.string("name");
+      if (!name) return;
+      if (!is_identifier(*name))
+        return yaml_.error(top.value_mark("name"), "name: a scenario name is an identifier (" + rule + "), got " + shown(*name));
+      scenario_.name = *name;
+      return;
+    }
+    bool in_directory = scenario_.file.filename() == "scenario.yml";
+    std::string name = in_directory ? scenario_.dir.filename().string() : scenario_.file.stem().string();
+    scenario_.name_mark = SourceMark{yaml_.display_name(), 1, 1};
+    if (!is_identifier(name))
+      return yaml_.error(scenario_.name_mark, std::string("the scenario is named after its ") + (in_directory ? "directory" : "file") +
+                                                  ", " + shown(name) + ", which is not a scenario name (" + rule + "): add name: or rename the " +
+                                                  (in_directory ? "directory" : "file"));
+    scenario_.name = name;
   }
 
   // --- kernels: and images: --------------------------------------------
@@ -1057,6 +1074,22 @@ std::optional<Scenario> parse_scenario(const fs::path& file, FixtureCatalog& cat
   auto root = load_yaml_file(file, yaml);
   if (!root) return std::nullopt;
   return parser.parse(*root);
+}
+
+void reject_duplicate_names(std::vector<Scenario>& scenarios, Diagnostics& diagnostics) {
+  std::map<std::string, std::size_t> first;  // name -> index of its first scenario
+  std::set<std::string> duplicated;
+  for (std::size_t i = 0; i < scenarios.size(); ++i) {
+    const Scenario& scenario = scenarios[i];
+    auto [earlier, inserted] = first.try_emplace(scenario.name, i);
+    if (inserted) continue;
+    duplicated.insert(scenario.name);
+    diagnostics.error(scenario.name_mark, "scenario name " + quote(scenario.name) + " is also the name of " +
+                                              scenarios[earlier->second].display_path +
+                                              ": the scenarios of one run need different names (their artifacts, work "
+                                              "directories and namespaces are named after them); give one a name: of its own");
+  }
+  std::erase_if(scenarios, [&](const Scenario& s) { return duplicated.count(s.name) > 0; });
 }
 
 }  // namespace meros

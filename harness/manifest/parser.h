@@ -35,4 +35,10 @@ std::optional<Scenario> parse_scenario(const fs::path& file, FixtureCatalog& cat
 std::optional<Scenario> parse_scenario_text(std::string_view text, const fs::path& file, FixtureCatalog& catalog,
                                             Diagnostics& diagnostics);
 
+// The scenarios of one run share the artifacts and work roots and name
+// their namespaces after themselves, so two with one name are an error at
+// the later one, naming both files. Every scenario of such a name is
+// dropped from scenarios.
+void reject_duplicate_names(std::vector<Scenario>& scenarios, Diagnostics& diagnostics);
+
 }  // namespace meros

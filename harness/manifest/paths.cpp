@@ -15,6 +15,16 @@ bool inside_any(const fs::path& path, const std::vector<fs::path>& roots, bool c
   return false;
 }
 
+std::string special_file_kind(const fs::file_status& status) {
+  switch (status.type()) {
+    case fs::file_type::block: return "a block device";
+    case fs::file_type::character: return "a character device";
+    case fs::file_type::fifo: return "a FIFO";
+    case fs::file_type::socket: return "a socket";
+    default: return "a special file";
+  }
+}
+
 Status check_kind(const fs::path& resolved, std::string_view text, PathWant want) {
   std::error_code ec;
   auto status = fs::status(resolved, ec);
@@ -25,6 +35,9 @@ Status check_kind(const fs::path& resolved, std::string_view text, PathWant want
   }
   if (want == PathWant::file && fs::is_directory(status))
     return make_error(quote(text) + " is a directory; a file is expected here");
+  // A device, FIFO or socket would be read (or block) as if it were a file.
+  if (want == PathWant::file && !fs::is_regular_file(status))
+    return make_error(quote(text) + " is " + special_file_kind(status) + ", not a regular file; give a regular file");
   if (want == PathWant::directory && !fs::is_directory(status))
     return make_error(quote(text) + " is not a directory; a directory is expected here");
   return {};
@@ -57,7 +70,8 @@ Result<fs::path> resolve_manifest_path(const PathScope& scope, std::string_view 
   if (!written.is_absolute() && fs::exists(fs::symlink_status(resolved, ec))) {
     fs::path real = fs::weakly_canonical(resolved, ec);
     if (ec || !inside_any(real, scope.roots, true))
-      return make_error("path " + quote(text) + " is a symlink leading outside " + scope.roots_description);
+      return make_error("path " + quote(text) + " is a symlink leading outside " + scope.roots_description +
+                        ": referenced files must stay inside it");
   }
   return resolved;
 }

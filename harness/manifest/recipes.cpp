@@ -2,6 +2,7 @@
 #include "util/text.h"
 
 #include "manifest/parser.h"
+#include "util/disk_format.h"
 
 #include <algorithm>
 #include <regex>
@@ -116,10 +117,7 @@ void read_options(const RecipeSource& source, const MapReader& map, KernelRecipe
 
 }  // namespace
 
-bool is_valid_fixture_name(std::string_view name) {
-  static const std::regex pattern("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
-  return std::regex_match(name.begin(), name.end(), pattern);
-}
+bool is_valid_fixture_name(std::string_view name) { return is_identifier(name); }
 
 std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, const YAML::Node& node,
                                                 const std::string& name, const std::string& what) {
@@ -191,12 +189,48 @@ std::optional<ImageKind> parse_distribution(const MapReader& map) {
   return std::nullopt;
 }
 
+const PathRules kLayerDirRules{.allow_absolute = false, .must_exist = true, .want = PathWant::directory};
+
+// The default directory layer_dir/leaf when anything exists there (a
+// dangling symlink too), under the same path rules as an explicit one.
+std::optional<fs::path> default_layer_dir(const RecipeSource& source, const MapReader& map, std::string_view key,
+                                          const fs::path& layer_dir, const std::string& leaf) {
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(layer_dir / leaf, ec))) return std::nullopt;
+  std::string text = (layer_dir / leaf).lexically_relative(source.scope.base_dir).string();
+  auto resolved = resolve_manifest_path(source.scope, text, kLayerDirRules);
+  if (!resolved) {
+    source.file.error(map.mark(), map.what() + "." + std::string(key) + " (the default " + text + "): " + resolved.error().message);
+    return std::nullopt;
+  }
+  return *resolved;
+}
+
+// Hooks are run with their content, so a hook that is a symlink must lead
+// to a regular file inside the scope: a link to a host file would run (and
+// log) that file in the image's chroot.
+void check_hook_entries(const RecipeSource& source, const MapReader& map, const fs::path& hooks) {
+  std::vector<fs::path> entries;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(hooks, ec)) entries.push_back(entry.path());
+  std::sort(entries.begin(), entries.end());
+  SourceMark at = map.has("hooks") ? map.value_mark("hooks") : map.mark();
+  for (const auto& entry : entries) {
+    if (!fs::is_symlink(fs::symlink_status(entry, ec)) || entry.filename().string().starts_with(".")) continue;
+    std::string text = entry.lexically_relative(source.scope.base_dir).string();
+    auto resolved = resolve_manifest_path(source.scope, text, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
+    if (!resolved) source.file.error(at, map.what() + ".hooks: hook " + resolved.error().message);
+    else if (!fs::is_regular_file(*resolved, ec))
+      source.file.error(at, map.what() + ".hooks: hook " + quote(text) + " is a symlink to something other than a regular file");
+  }
+}
+
 void read_layer_dirs(const RecipeSource& source, const MapReader& map, ImageRecipe& image, const fs::path& layer_dir) {
-  const PathRules dir_rules{.allow_absolute = false, .must_exist = true, .want = PathWant::directory};
-  if (map.has("includes")) image.includes = read_path(source, map, "includes", dir_rules);
-  else if (fs::is_directory(layer_dir / "includes.chroot")) image.includes = layer_dir / "includes.chroot";
-  if (map.has("hooks")) image.hooks = read_path(source, map, "hooks", dir_rules);
-  else if (fs::is_directory(layer_dir / "hooks")) image.hooks = layer_dir / "hooks";
+  if (map.has("includes")) image.includes = read_path(source, map, "includes", kLayerDirRules);
+  else image.includes = default_layer_dir(source, map, "includes", layer_dir, "includes.chroot");
+  if (map.has("hooks")) image.hooks = read_path(source, map, "hooks", kLayerDirRules);
+  else image.hooks = default_layer_dir(source, map, "hooks", layer_dir, "hooks");
+  if (image.hooks) check_hook_entries(source, map, *image.hooks);
 }
 
 void read_kind_fields(const RecipeSource& source, const MapReader& map, ImageRecipe& image) {
@@ -245,8 +279,11 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
     source.file.error(map.key_mark("use"), what + ": 'use' patches an existing qcow2 and takes no 'distribution'");
   } else if (map.has("use")) {
     image.kind = ImageKind::use;
-    if (auto path = read_path(source, map, "use", {.allow_absolute = true, .must_exist = true, .want = PathWant::file}))
+    if (auto path = read_path(source, map, "use", {.allow_absolute = true, .must_exist = true, .want = PathWant::file})) {
+      if (auto format = self_contained_disk_format(*path, map.string("use").value_or("")); !format)
+        source.file.error(map.value_mark("use"), what + ".use: " + format.error().message);
       image.use = *path;
+    }
   } else if (map.has("distribution")) {
     auto kind = parse_distribution(map);
     if (!kind) return std::nullopt;

@@ -34,6 +34,12 @@ bool split_number_units(std::string_view text,
 
 }  // namespace
 
+bool is_identifier(std::string_view name) {
+  auto alnum = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (name.empty() || name.size() > 64 || !alnum(name[0])) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '.' || c == '_' || c == '-'; });
+}
+
 Result<Duration> parse_duration(std::string_view text) {
   const std::string hint = "a duration such as 500ms, 30s, 10m or 1h";
   std::vector<std::pair<std::uint64_t, std::string>> parts;

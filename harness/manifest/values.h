@@ -26,6 +26,11 @@ Result<std::uint64_t> parse_size(std::string_view text);
 // Memory sizes: like parse_size, but a bare number means MiB. Returns MiB.
 Result<std::uint64_t> parse_memory_mib(std::string_view text);
 
+// Names of scenarios, kernels and images (spec v1.1 "Scenario names"): a
+// letter or digit, then letters, digits, '.', '_' or '-', at most 64
+// characters. They end up in paths, so "..", "/" and NUL can never pass.
+bool is_identifier(std::string_view name);
+
 struct Ipv4 {
   std::uint32_t value = 0;  // host byte order
   auto operator<=>(const Ipv4&) const = default;

@@ -29,6 +29,17 @@ struct TextScan {
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
+// How much of a line comes before its first node: a byte order mark at
+// the start of the file and a document marker ("---" or "...") followed
+// by a blank or the end of the line. yaml-cpp skips both, so the node
+// after them may open nesting on the same line ("--- [[[", "--- - - -").
+std::size_t prefix_length(std::string_view line, bool first_line) {
+  std::size_t bom = first_line && line.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  std::string_view rest = line.substr(bom);
+  bool marker = (rest.starts_with("---") || rest.starts_with("...")) && (rest.size() == 3 || is_blank(rest[3]));
+  return bom + (marker ? 3 : 0);
+}
+
 // True when line[i] starts a node, so that a quote there opens a quoted
 // scalar and a bracket a flow collection, rather than being characters of
 // a plain scalar ("don't", "echo [x"): it must follow the start of the line,
@@ -77,6 +88,10 @@ TextScan scan_text(std::string_view text, int max_depth, std::size_t stop = std:
       while (indent < line.size() && line[indent] == ' ') ++indent;
       std::size_t content = indent;
       while (content < line.size() && is_blank(line[content])) ++content;
+      if (std::size_t prefix = prefix_length(line, line_start == 0); indent == 0 && prefix) {
+        content = prefix;
+        while (content < line.size() && is_blank(line[content])) ++content;
+      }
       bool blank = content == line.size() || line[content] == '#';
       if (blank) {
         line_start = next_start;

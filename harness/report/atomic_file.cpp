@@ -55,6 +55,7 @@ class TempFile {
   TempFile& operator=(TempFile&&) = delete;
   ~TempFile();
 
+  Status change_mode(mode_t mode, const fs::path& target);
   Status write_all(std::string_view content, const fs::path& target);
   Status sync_and_close(const fs::path& target);
   Status rename_over(const fs::path& target);
@@ -72,7 +73,7 @@ Result<TempFile> TempFile::create_beside(const fs::path& target) {
   int last_error = EEXIST;
   for (int i = 0; i < kTries && last_error == EEXIST; ++i) {
     fs::path path = temp_name_for(target);
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd >= 0) return TempFile(std::move(path), fd);
     last_error = errno;
   }
@@ -83,6 +84,11 @@ Result<TempFile> TempFile::create_beside(const fs::path& target) {
 TempFile::~TempFile() {
   if (fd_ >= 0) close(fd_);
   if (!published_) unlink(path_.c_str());
+}
+
+Status TempFile::change_mode(mode_t mode, const fs::path& target) {
+  if (fchmod(fd_, mode) != 0) return write_error(target, "setting the mode of " + path_.string(), errno);
+  return {};
 }
 
 Status TempFile::write_all(std::string_view content, const fs::path& target) {
@@ -137,10 +143,11 @@ Status sync_directory(const fs::path& target) {
 
 }  // namespace
 
-Status write_file_atomically(const fs::path& target, std::string_view content) {
+Status write_file_atomically(const fs::path& target, std::string_view content, mode_t mode) {
   if (Status created = create_parent_directories(target); !created) return created;
   Result<TempFile> temp = TempFile::create_beside(target);
   if (!temp) return temp.error();
+  if (Status changed = temp->change_mode(mode, target); !changed) return changed;
   if (Status written = temp->write_all(content, target); !written) return written;
   if (Status synced = temp->sync_and_close(target); !synced) return synced;
   if (Status renamed = temp->rename_over(target); !renamed) return renamed;

@@ -18,6 +18,7 @@
 #include "runner/run_state.h"
 #include "runner/session.h"
 #include "runner/steps.h"
+#include "util/path_join.h"
 #include "util/text.h"
 #include "vm/qemu_command.h"
 
@@ -54,8 +55,9 @@ class ScenarioRun {
     const Scenario& scenario = selected.scenario;
     session_.scenario = &scenario;
     session_.run_id = settings.run_id;
-    session_.artifacts = settings.artifacts_root / scenario.name;
-    session_.work = settings.work_root / scenario.name;
+    // Validated as identifiers; checked again because teardown removes the work directory.
+    session_.artifacts = checked_child_path(settings.artifacts_root, scenario.name, "scenario name");
+    session_.work = checked_child_path(settings.work_root, scenario.name, "scenario name");
     session_.timeout_multiplier = settings.timeout_multiplier;
     suite_.name = scenario.name;
     suite_.path = scenario.display_path;
@@ -131,8 +133,12 @@ class ScenarioRun {
       }
       if (vm.boot == BootMode::direct) runtime.kernel = kernels.at(vm.kernel);
       runtime.image = images.at(vm.image);
-      runtime.console_log = session_.artifacts / (vm.name + ".console.log");
-      runtime.transcript = session_.artifacts / (vm.name + ".commands.log");
+      auto console_log = child_path(session_.artifacts, vm.name + ".console.log", "VM name");
+      auto transcript = child_path(session_.artifacts, vm.name + ".commands.log", "VM name");
+      if (!console_log) return console_log.error();
+      if (!transcript) return transcript.error();
+      runtime.console_log = *console_log;
+      runtime.transcript = *transcript;
       session_.vms.emplace(vm.name, std::move(runtime));
     }
     services_.hashes.save();
@@ -200,7 +206,7 @@ class ScenarioRun {
     spec.memory_mib = vm.memory_mib;
     if (vm.boot == BootMode::direct) spec.kernel = runtime.kernel.artifact();
     if (vm.boot == BootMode::direct && runtime.kernel.manifest.contains("initrd"))
-      spec.initrd = runtime.kernel.dir / runtime.kernel.manifest.value("initrd", "");
+      spec.initrd = runtime.kernel.file("initrd");
     spec.root_device = runtime.image.manifest.value("root_device", "/dev/vda");
     spec.disk = runtime.overlay->path();
     for (std::size_t i = 0; i < links->networks.size(); ++i) {
@@ -219,8 +225,9 @@ class ScenarioRun {
 
   Status start_machines() {
     for (auto& [name, runtime] : session_.vms) {
-      auto overlay = vm::Overlay::create(services_.runner, runtime.image.artifact(), session_.work / (name + ".qcow2"),
-                                         runtime.config->disk_size);
+      auto overlay_path = child_path(session_.work, name + ".qcow2", "VM name");
+      if (!overlay_path) return overlay_path.error();
+      auto overlay = vm::Overlay::create(services_.runner, runtime.image.artifact(), *overlay_path, runtime.config->disk_size);
       if (!overlay) return make_error(name + ": overlay: " + overlay.error().message);
       runtime.overlay.emplace(std::move(*overlay));
       vm::MachineOptions options;
@@ -400,7 +407,8 @@ class ScenarioRun {
     for (auto& [name, runtime] : session_.vms) {
       if (!runtime.ssh) continue;
       auto listing = runtime.ssh->run("command -v nft >/dev/null && nft list ruleset", std::chrono::seconds(10));
-      if (listing && listing->exit_code == 0) std::ofstream(session_.artifacts / (name + ".nft-ruleset.txt")) << listing->stdout_text;
+      auto file = child_path(session_.artifacts, name + ".nft-ruleset.txt", "VM name");
+      if (file && listing && listing->exit_code == 0) std::ofstream(*file) << listing->stdout_text;
     }
   }
 

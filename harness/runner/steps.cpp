@@ -11,6 +11,7 @@
 #include "guest/format.h"
 #include "net/nftables.h"
 #include "runner/endpoints.h"
+#include "util/path_join.h"
 #include "util/process.h"
 #include "util/text.h"
 
@@ -414,7 +415,8 @@ CaseResult pull_files(ScenarioSession& session, const TestStep& step) {
   auto started = Clock::now();
   VmRuntime* vm = session.vm(step.vm);
   CaseResult c = new_case(session, step.name);
-  auto pulled = pull_path(*vm->ssh, step.src, session.artifacts / step.local_path, scaled(session, step.timeout));
+  auto destination = path_beneath(session.artifacts, step.local_path, "pull destination");
+  auto pulled = destination ? pull_path(*vm->ssh, step.src, *destination, scaled(session, step.timeout)) : Result<fs::path>(destination.error());
   c.time = seconds_since(started);
   append_transfer(*vm, "pull " + step.src + " -> " + (session.artifacts / step.local_path).string(),
                   pulled ? Status{} : Status{pulled.error()}, c.time);

@@ -8,10 +8,10 @@ fuzzer=$1 src=$2 seconds=${3:-300}
 work=${MEROS_FUZZ_WORK:-$(mktemp -d)}
 mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
 # Seeds: every bundled scenario and every bad manifest, one file each.
-for f in "$src"/scenarios/*/scenario.yml "$src"/tests/testdata/bad/*/scenario.yml \
+for f in "$src"/scenarios/*/scenario.yml "$src"/tests/testdata/bad/*/scenario.yml "$src"/tests/testdata/bad/*/*/scenario.yml \
          "$src"/tests/testdata/bad/*/fixtures/kernels/*.yml "$src"/fixtures/kernels/*.yml "$src"/fixtures/images/*/image.yml; do
   [ -f "$f" ] || continue
-  name=$(echo "$f" | sed "s|^$src/||; s|/|_|g")
+  name=$(echo "$f" | sed "s|^$src/||; s|[/ ]|_|g")
   cp "$f" "$work/seeds/$name"
 done
 if [ "$seconds" = 0 ]; then

@@ -134,6 +134,36 @@ TEST_F(ManifestParser, FillsInDefaults) {
   EXPECT_EQ(s.tests[0].name, "web: uname");
 }
 
+TEST_F(ManifestParser, ScenarioNamesAreIdentifiersOfAtMost64Characters) {
+  // The name becomes part of the artifacts and work paths that teardown removes.
+  std::string longest(64, 'n');
+  Parsed parsed = parse("name: " + longest + "\n" + kMinimal);
+  ASSERT_TRUE(parsed.scenario) << parsed.all();
+  EXPECT_EQ(parsed.scenario->name, longest);
+  EXPECT_EQ(parse("name: web.fw_2-a\n" + std::string(kMinimal)).scenario->name, "web.fw_2-a");
+  const std::string rule = "a letter or digit, then letters, digits, '.', '_' or '-', at most 64 characters";
+  EXPECT_EQ(only_error("name: " + longest + "x\n" + kMinimal),
+            "name: a scenario name is an identifier (" + rule + "), got one of 65 characters");
+  for (std::string bad : {"/", ".", "..", "../x", "a/b", "-a", "_a", ".a", "a b", "a\\tb", "\"\""}) {
+    Parsed refused = parse("name: " + bad + "\n" + kMinimal);
+    EXPECT_FALSE(refused.scenario) << bad;
+    ASSERT_EQ(refused.messages().size(), 1u) << bad << ": " << refused.all();
+    EXPECT_TRUE(refused.messages()[0].starts_with("name: a scenario name is an identifier")) << refused.messages()[0];
+  }
+}
+
+TEST_F(ManifestParser, ADefaultedNameMustBeAnIdentifierToo) {
+  Parsed parsed = parse(kMinimal, "web firewall");
+  EXPECT_FALSE(parsed.scenario);
+  ASSERT_EQ(parsed.messages().size(), 1u) << parsed.all();
+  EXPECT_EQ(parsed.messages()[0],
+            "the scenario is named after its directory, 'web firewall', which is not a scenario name (a letter or digit, then "
+            "letters, digits, '.', '_' or '-', at most 64 characters): add name: or rename the directory");
+  EXPECT_EQ(parsed.diagnostics.sorted()[0].mark.line, 1);
+  // An explicit name makes any directory usable.
+  EXPECT_TRUE(parse("name: web-firewall\n" + std::string(kMinimal), "web firewall").scenario);
+}
+
 TEST_F(ManifestParser, TakesTheNameFromAnotherYmlFile) {
   Parsed parsed = parse_in(tmp_.path() / "dir" / "edge-case.yml", kMinimal);
   ASSERT_TRUE(parsed.scenario) << parsed.all();
@@ -491,6 +521,27 @@ TEST_F(ManifestParser, RejectsDeepNesting) {
             "YAML nested deeper than 64 levels: a manifest needs only a few; refusing to parse it");
 }
 
+TEST_F(ManifestParser, RejectsDeepNestingAfterEveryDocumentMarkerForm) {
+  // yaml-cpp skips the marker (and a byte order mark), so the node after it
+  // on the same line counts like any other.
+  const std::string flow = std::string(100, '[') + std::string(100, ']');
+  std::string block;
+  for (int i = 0; i < 100; ++i) block += "- ";
+  for (const std::string& text : {"--- " + flow, "---\t" + flow, "---  " + flow, "\xEF\xBB\xBF--- " + flow, "\xEF\xBB\xBF" + flow,
+                                  "--- !!seq " + flow, "--- &a " + flow, "%YAML 1.2\n--- " + flow + "\n...", "--- " + block + "x",
+                                  "--- # comment\n" + flow, "--- |\n  text\n--- " + flow}) {
+    EXPECT_TRUE(find_excessive_nesting(text, kMaxNestingDepth)) << text.substr(0, 30);
+    Parsed parsed = parse(text + "\n");
+    ASSERT_FALSE(parsed.messages().empty()) << text.substr(0, 30);
+    EXPECT_EQ(parsed.messages()[0], "YAML nested deeper than 64 levels: a manifest needs only a few; refusing to parse it")
+        << text.substr(0, 30);
+  }
+  // A marker-like plain scalar is no marker, and shallow documents pass.
+  EXPECT_FALSE(find_excessive_nesting("---x " + flow + "\n", kMaxNestingDepth));
+  EXPECT_FALSE(find_excessive_nesting("--- [[a]]\n", kMaxNestingDepth));
+  EXPECT_TRUE(parse("--- \n" + std::string(kMinimal)).scenario);
+}
+
 TEST_F(ManifestParser, RejectsAnOversizedManifest) {
   std::string text = std::string(kMinimal) + "description: \"" + std::string(1 << 20, 'x') + "\"\n";
   EXPECT_EQ(only_error(text), "the file is " + std::to_string(text.size()) + " bytes; a manifest may be at most 1 MiB");
@@ -566,7 +617,7 @@ TEST_F(ManifestParser, RefusesPathsLeadingOutside) {
   EXPECT_EQ(parsed.messages(),
             (std::vector<std::string>{
                 "tests[0].push.src: path '../secret' leads outside the scenario directory: referenced files must stay inside it",
-                "tests[1].push.src: path 'files/link' is a symlink leading outside the scenario directory",
+                "tests[1].push.src: path 'files/link' is a symlink leading outside the scenario directory: referenced files must stay inside it",
             }));
 }
 
