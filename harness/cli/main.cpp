@@ -1,5 +1,7 @@
 // meros-test: reads the command line and hands over to one subcommand.
 // The only place where errors become exit codes.
+#include <sys/stat.h>
+
 #include <iostream>
 #include <map>
 
@@ -29,6 +31,9 @@ int dispatch(const meros::Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Whatever umask is inherited, nothing the harness creates (as root) is
+  // writable by group or others: the fixture store refuses such entries.
+  ::umask(::umask(0) | 022);
   std::vector<std::string> args(argv + 1, argv + argc);
   auto options = meros::parse_options(args);
   if (!options) {
