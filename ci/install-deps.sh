@@ -17,6 +17,8 @@ packages=(
   # tests and benchmarks
   jq
   libxml2-utils
+  # the HTML report's browser test, the JSON Schema and CI-template tests
+  chromium python3-jsonschema python3-yaml
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/console_reporter.h"
+#include "fixture/cache_key.h"
 #include "fixture/image_builder.h"
 #include "fixture/kernel_builder.h"
 #include "util/exit_codes.h"
@@ -71,6 +72,30 @@ Wanted wanted_fixtures(const std::vector<Scenario>& scenarios, const Options& op
   return wanted;
 }
 
+// One line for CI caches; builds nothing and needs no root. The file-hash
+// memo goes to a scratch directory: the store may not exist yet (the CI
+// cache is restored under this key).
+int print_cache_key(const std::vector<Scenario>& scenarios, FixtureStore& store, const Options& options) {
+  std::error_code ec;
+  fs::path scratch = fs::temp_directory_path(ec) / ("meros-cache-key." + std::to_string(::getpid()));
+  fs::create_directories(scratch, ec);
+  int code = exit_code::passed;
+  {
+    SystemProcessRunner runner;
+    FileHashCache hashes(scratch / "file-hashes.json");
+    ConsoleReporter reporter(options.verbosity);
+    BuildContext context{store, runner, hashes, reporter, 1};
+    auto key = fixtures_cache_key(scenarios, context);
+    if (key) std::cout << *key << "\n";
+    else {
+      std::cerr << "meros-test build --cache-key: " << key.error().message << "\n";
+      code = exit_code::environment;
+    }
+  }
+  fs::remove_all(scratch, ec);
+  return code;
+}
+
 }  // namespace
 
 int command_build(const Options& options) {
@@ -88,6 +113,7 @@ int command_build(const Options& options) {
     for (const auto& d : diagnostics.sorted()) std::cerr << d.str() << "\n";
     return exit_code::usage;
   }
+  if (options.cache_key) return print_cache_key(scenarios, store, options);
   if (::geteuid() != 0) {
     std::cerr << "meros-test build: building images needs root (chroot for hooks, file ownership in the image)\n";
     return exit_code::environment;

@@ -26,6 +26,8 @@ int command_exec(const Options& options);
 int command_connect(const Options& options);
 int command_push(const Options& options);
 int command_pull(const Options& options);
+int command_schema(const Options& options);
+int command_init(const Options& options);
 int command_not_implemented(const Options& options);
 
 }  // namespace meros

@@ -23,7 +23,8 @@ int dispatch(const meros::Options& options) {
       {"gc", meros::command_gc},       {"status", meros::command_status},
       {"up", meros::command_up},       {"down", meros::command_down},
       {"exec", meros::command_exec},   {"connect", meros::command_connect},
-      {"push", meros::command_push},   {"pull", meros::command_pull}};
+      {"push", meros::command_push},   {"pull", meros::command_pull},
+      {"schema", meros::command_schema}, {"init", meros::command_init}};
   auto it = commands.find(options.command);
   return it == commands.end() ? meros::command_not_implemented(options) : it->second(options);
 }

@@ -111,12 +111,13 @@ bool apply_flag(Options& o, const std::string& arg) {
   else if (arg == "-vv") o.verbosity += 2;
   else if (arg == "--list") o.list = true;
   else if (arg == "--prune") o.prune = true;
+  else if (arg == "--cache-key") o.cache_key = true;
   else return false;
   return true;
 }
 
 std::vector<std::string> known_option_names() {
-  std::vector<std::string> names = {"--help", "--version", "--keep-on-failure", "--verbose", "--list", "--prune"};
+  std::vector<std::string> names = {"--help", "--version", "--keep-on-failure", "--verbose", "--list", "--prune", "--cache-key"};
   for (const auto& [name, _] : value_options()) names.push_back(name);
   return names;
 }
@@ -138,7 +139,7 @@ std::string option_suggestion(const std::string& arg) {
 
 const std::vector<std::string>& subcommands() {
   static const std::vector<std::string> names = {"run", "validate", "list", "build", "up", "down", "status",
-                                                 "connect", "exec", "push", "pull", "gc", "help"};
+                                                 "connect", "exec", "push", "pull", "gc", "schema", "init", "help"};
   return names;
 }
 

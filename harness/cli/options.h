@@ -37,6 +37,7 @@ struct Options {
   // build
   bool list = false;
   bool prune = false;
+  bool cache_key = false;  // print the CI cache key of the scenarios' fixtures
   std::vector<std::string> kernels, images;
 };
 

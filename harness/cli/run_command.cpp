@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/console_reporter.h"
+#include "report/github.h"
 #include "report/write_reports.h"
 #include "runner/run_state.h"
 #include "runner/scenario_runner.h"
@@ -87,6 +88,8 @@ RunReport new_report(const RunSettings& settings, const Options& options) {
   report.started = format_iso8601(std::chrono::system_clock::now());
   report.hostname = current_hostname();
   report.artifacts_dir = settings.artifacts_root.string();
+  std::error_code ec;
+  report.working_dir = fs::current_path(ec).string();
   report.properties = {{"meros_test_version", MEROS_VERSION},
                        {"run_id", settings.run_id},
                        {"accel", std::string(vm::to_string(settings.accel.accel))},
@@ -109,12 +112,13 @@ std::vector<SuiteResult> run_all(const std::vector<SelectedScenario>& selected, 
   return suites;
 }
 
-void print_summary(const RunReport& report, const fs::path& junit) {
+void print_summary(const RunReport& report, const fs::path& junit, const fs::path& html) {
   Counts counts = count_cases(report);
   std::cout << "\n" << report.suites.size() << " scenario(s): " << counts.passed() << " passed, " << counts.failures
             << " failed, " << counts.errors << " errored, " << counts.skipped << " skipped";
   if (counts.flaky) std::cout << " (" << counts.flaky << " flaky)";
-  std::cout << " in " << static_cast<long long>(total_time(report)) << " s\nreport: " << junit.string() << "\n";
+  std::cout << " in " << static_cast<long long>(total_time(report)) << " s\nreport: " << junit.string()
+            << "\nhtml:   " << html.string() << "\n";
 }
 
 // The settings every command that boots VMs shares; prints the choice.
@@ -262,8 +266,10 @@ int command_run(const Options& options) {
   fs::remove_all(settings.work_root, ec);
   fs::path junit = options.junit.value_or(settings.artifacts_root / "junit.xml");
   fs::path json = options.json.value_or(settings.artifacts_root / "report.json");
-  if (auto written = write_reports(report, junit, json); !written) std::cerr << "meros-test: " << written.error().message << "\n";
-  print_summary(report, junit);
+  fs::path html = settings.artifacts_root / "index.html";
+  if (auto written = write_reports(report, junit, json, html); !written) std::cerr << "meros-test: " << written.error().message << "\n";
+  if (auto published = publish_to_github(report, std::cout); !published) std::cerr << "meros-test: " << published.error().message << "\n";
+  print_summary(report, junit, html);
   if (int signal = g_interrupted.load()) return signal == SIGINT ? exit_code::interrupted_int : exit_code::interrupted_term;
   return all_passed(count_cases(report)) ? exit_code::passed : exit_code::test_failed;
 }

@@ -46,7 +46,32 @@ json case_json(const CaseResult& c) {
           {"attempts", attempts},
           {"flaky", c.flaky},
           {"attachments", c.attachments},
-          {"extra", c.extra}};
+          {"extra", c.extra},
+          {"kind", c.kind},
+          {"step", c.step},
+          {"line", c.line},
+          {"started", round_seconds(c.started)}};
+}
+
+json timeline_json(const std::vector<TimelineEvent>& events) {
+  json list = json::array();
+  for (const TimelineEvent& e : events)
+    list.push_back({{"name", e.name}, {"started", round_seconds(e.started)}, {"time", round_seconds(e.time)}, {"ok", e.ok}});
+  return list;
+}
+
+json topology_json(const Topology& topology) {
+  json bridges = json::array();
+  for (const TopologyBridge& b : topology.bridges)
+    bridges.push_back({{"name", b.name}, {"subnet", b.subnet}, {"gateway", b.gateway}, {"policy", b.policy},
+                       {"allowed_ports", b.allowed_ports}, {"allowed_ips", b.allowed_ips}, {"allow_icmp", b.allow_icmp}});
+  json vms = json::array();
+  for (const TopologyVm& vm : topology.vms) {
+    json addresses = json::array();
+    for (const TopologyAddress& a : vm.addresses) addresses.push_back({{"bridge", a.bridge}, {"address", a.address}});
+    vms.push_back({{"name", vm.name}, {"image", vm.image}, {"addresses", addresses}});
+  }
+  return {{"bridges", bridges}, {"vms", vms}};
 }
 
 json suite_json(const SuiteResult& suite) {
@@ -60,7 +85,9 @@ json suite_json(const SuiteResult& suite) {
           {"summary", counts_json(count_cases(suite), suite.time)},
           {"system_out", keep_tail(suite.system_out)},
           {"system_err", keep_tail(suite.system_err)},
-          {"cases", cases}};
+          {"cases", cases},
+          {"timeline", timeline_json(suite.timeline)},
+          {"topology", topology_json(suite.topology)}};
 }
 
 }  // namespace

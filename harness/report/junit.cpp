@@ -84,20 +84,17 @@ std::string flaky_line(const CaseResult& c) {
          std::to_string(attempts_allowed(c)) + "\n";
 }
 
-// Jenkins (junit-attachments) and GitLab pick up [[ATTACHMENT|path]] lines.
-std::string attachment_lines(const CaseResult& c, const std::string& artifacts_dir) {
+// Jenkins (junit-attachments) and GitLab pick up [[ATTACHMENT|path]] lines;
+// GitLab resolves the path from the job's working directory.
+std::string attachment_lines(const CaseResult& c, const RunReport& report) {
   std::string lines;
-  for (const std::string& path : c.attachments) {
-    std::string full = artifacts_dir.empty() ? path : artifacts_dir + "/" + path;
-    lines += "[[ATTACHMENT|" + full + "]]\n";
-  }
+  for (const std::string& path : c.attachments) lines += "[[ATTACHMENT|" + attachment_path(report, path) + "]]\n";
   return lines;
 }
 
-std::string case_system_out(const CaseResult& c, const std::string& artifacts_dir) {
+std::string case_system_out(const CaseResult& c, const RunReport& report) {
   std::string out = keep_tail(c.stdout_text);
-  for (const std::string& part :
-       {attempts_record(c), flaky_line(c), attachment_lines(c, artifacts_dir)}) {
+  for (const std::string& part : {attempts_record(c), flaky_line(c), attachment_lines(c, report)}) {
     if (part.empty()) continue;
     ensure_newline(out);
     out += part;
@@ -105,11 +102,17 @@ std::string case_system_out(const CaseResult& c, const std::string& artifacts_di
   return out;
 }
 
-void write_outcome_element(XMLPrinter& xml, const char* element, const char* type,
-                           const CaseResult& c) {
+// `type` is the step kind, so dashboards can group failures by it; cases
+// made before the kind was known fall back to what the status means.
+std::string outcome_type(const CaseResult& c) {
+  if (!c.kind.empty()) return c.kind;
+  return c.status == CaseStatus::errored ? "infrastructure" : "assertion";
+}
+
+void write_outcome_element(XMLPrinter& xml, const char* element, const CaseResult& c) {
   xml.OpenElement(element);
   push_attribute(xml, "message", summary_message(c));
-  if (type != nullptr) push_attribute(xml, "type", type);
+  if (c.status != CaseStatus::skipped) push_attribute(xml, "type", outcome_type(c));
   std::string text = outcome_text(c);
   if (!text.empty()) xml.PushText(xml_text(text).c_str());
   xml.CloseElement();
@@ -118,19 +121,54 @@ void write_outcome_element(XMLPrinter& xml, const char* element, const char* typ
 void write_outcome(XMLPrinter& xml, const CaseResult& c) {
   switch (c.status) {
     case CaseStatus::passed: return;
-    case CaseStatus::failed: return write_outcome_element(xml, "failure", "assertion", c);
-    case CaseStatus::errored: return write_outcome_element(xml, "error", "infrastructure", c);
-    case CaseStatus::skipped: return write_outcome_element(xml, "skipped", nullptr, c);
+    case CaseStatus::failed: return write_outcome_element(xml, "failure", c);
+    case CaseStatus::errored: return write_outcome_element(xml, "error", c);
+    case CaseStatus::skipped: return write_outcome_element(xml, "skipped", c);
   }
 }
 
-void write_case(XMLPrinter& xml, const CaseResult& c, const std::string& artifacts_dir) {
+// One earlier run that did not pass, as Surefire writes it: flakyFailure /
+// flakyError when the case passed in the end, rerunFailure / rerunError for
+// the reruns of a case that never passed. stackTrace is required by
+// Surefire's schema; it carries the attempt's verdict.
+void write_rerun(XMLPrinter& xml, const CaseResult& c, const Attempt& attempt, int number) {
+  bool errored = attempt.status == CaseStatus::errored;
+  const char* element = c.status == CaseStatus::passed ? (errored ? "flakyError" : "flakyFailure")
+                                                       : (errored ? "rerunError" : "rerunFailure");
+  std::string message = attempt.message.empty() ? std::string(to_string(attempt.status)) : attempt.message;
+  xml.OpenElement(element);
+  push_attribute(xml, "message", message);
+  push_attribute(xml, "type", outcome_type(c));
+  write_text_element(xml, "stackTrace",
+                     "attempt " + std::to_string(number) + " of " + std::to_string(attempts_allowed(c)) + ": " +
+                         std::string(to_string(attempt.status)) + " in " + format_seconds(attempt.time) + " s: " + message);
+  xml.CloseElement();
+}
+
+// A passed case lists every failed attempt; a failed one its reruns, since
+// its own <failure> stands for the last attempt.
+void write_reruns(XMLPrinter& xml, const CaseResult& c) {
+  if (c.attempts.size() < 2 || c.status == CaseStatus::skipped) return;
+  std::size_t count = c.status == CaseStatus::passed ? c.attempts.size() : c.attempts.size() - 1;
+  for (std::size_t i = 0; i < count; ++i) {
+    const Attempt& attempt = c.attempts[i];
+    if (attempt.status == CaseStatus::failed || attempt.status == CaseStatus::errored)
+      write_rerun(xml, c, attempt, static_cast<int>(i) + 1);
+  }
+}
+
+// `file` and `line` point report actions and GitLab at the step in the
+// manifest (the row of a matrix), instead of line 1 of the file.
+void write_case(XMLPrinter& xml, const CaseResult& c, const SuiteResult& suite, const RunReport& report) {
   xml.OpenElement("testcase");
   push_attribute(xml, "classname", c.classname);
   push_attribute(xml, "name", c.name);
   push_attribute(xml, "time", format_seconds(c.time));
+  if (!suite.path.empty()) push_attribute(xml, "file", suite.path);
+  if (c.line > 0) push_attribute(xml, "line", c.line);
   write_outcome(xml, c);
-  write_text_element(xml, "system-out", case_system_out(c, artifacts_dir));
+  write_reruns(xml, c);
+  write_text_element(xml, "system-out", case_system_out(c, report));
   write_text_element(xml, "system-err", keep_tail(c.stderr_text));
   xml.CloseElement();
 }
@@ -167,7 +205,7 @@ void write_suite(XMLPrinter& xml, const RunReport& report, const SuiteResult& su
   push_attribute(xml, "id", id);
   if (!suite.path.empty()) push_attribute(xml, "file", suite.path);
   write_properties(xml, report, suite);
-  for (const CaseResult& c : suite.cases) write_case(xml, c, report.artifacts_dir);
+  for (const CaseResult& c : suite.cases) write_case(xml, c, suite, report);
   write_text_element(xml, "system-out", keep_tail(suite.system_out));
   write_text_element(xml, "system-err", keep_tail(suite.system_err));
   xml.CloseElement();

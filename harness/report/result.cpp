@@ -4,6 +4,7 @@
 
 #include <climits>
 #include <ctime>
+#include <filesystem>
 
 namespace meros {
 
@@ -50,6 +51,15 @@ double total_time(const RunReport& report) {
   double sum = 0;
   for (const SuiteResult& suite : report.suites) sum += suite.time;
   return sum;
+}
+
+std::string attachment_path(const RunReport& report, const std::string& attachment) {
+  namespace fs = std::filesystem;
+  fs::path full = report.artifacts_dir.empty() ? fs::path(attachment) : fs::path(report.artifacts_dir) / attachment;
+  full = full.lexically_normal();
+  if (report.working_dir.empty() || !full.is_absolute()) return full.string();
+  fs::path relative = full.lexically_relative(report.working_dir);
+  return relative.empty() ? full.string() : relative.string();
 }
 
 std::string format_iso8601(std::chrono::system_clock::time_point when) {

@@ -50,6 +50,49 @@ struct CaseResult {
   bool flaky = false;                    // passed, but only after a failed attempt
   std::vector<std::string> attachments;  // paths relative to the artifacts directory
   nlohmann::json extra = nlohmann::json::object();  // free-form data, e.g. nft counters hit
+  // Where the case comes from, for annotations and the HTML report.
+  std::string kind;     // the step kind (run, reach, matrix, push, pull, link) or "setup"
+  std::string step;     // the step's name; for a matrix row, the matrix's
+  int line = 0;         // the step's manifest line; for a matrix row, the row's; 0 = unknown
+  double started = 0;   // seconds from the suite's start to the step's start
+};
+
+// One stage of a scenario's set-up (fixtures, network, each VM's boot, SSH,
+// guest firewalls), for the report's timeline.
+struct TimelineEvent {
+  std::string name;
+  double started = 0;  // seconds from the suite's start
+  double time = 0;     // seconds
+  bool ok = true;
+};
+
+// What a scenario's network looks like, for the report's topology drawing:
+// bridges with their policies and the VMs' addresses on them (management
+// links are left out on purpose: no policy test sees them).
+struct TopologyBridge {
+  std::string name;
+  std::string subnet;  // "10.0.10.0/24"
+  std::string gateway;
+  std::string policy;  // host-access | isolated
+  std::string allowed_ports;  // "22, 80" or "all"
+  std::string allowed_ips;    // "10.0.10.0/28" or "all"
+  bool allow_icmp = true;
+};
+
+struct TopologyAddress {
+  std::string bridge;
+  std::string address;
+};
+
+struct TopologyVm {
+  std::string name;
+  std::string image;
+  std::vector<TopologyAddress> addresses;  // in interface order (eth0, eth1, ...)
+};
+
+struct Topology {
+  std::vector<TopologyBridge> bridges;
+  std::vector<TopologyVm> vms;
 };
 
 // One scenario: a JUnit testsuite.
@@ -62,6 +105,8 @@ struct SuiteResult {
   std::vector<CaseResult> cases;
   std::string system_out;  // harness log for the scenario as a whole
   std::string system_err;
+  std::vector<TimelineEvent> timeline;  // set-up stages in order; the steps are in `cases`
+  Topology topology;
 };
 
 // One invocation of meros-test: the JUnit testsuites root.
@@ -70,6 +115,7 @@ struct RunReport {
   std::string started;  // ISO 8601 wall clock, see format_iso8601()
   std::string hostname;
   std::string artifacts_dir;         // where attachment paths are rooted, as given by --artifacts
+  std::string working_dir;           // the run's working directory: JUnit attachment paths are relative to it
   std::vector<Property> properties;  // accel, meros-test version, timeout multiplier, ...
   std::vector<SuiteResult> suites;
 };
@@ -94,6 +140,10 @@ bool all_passed(const Counts& counts);
 
 // Sum of the suite times, in seconds.
 double total_time(const RunReport& report);
+
+// An attachment's path (relative to the artifacts directory) as seen from
+// the run's working directory, as GitLab and Jenkins resolve it.
+std::string attachment_path(const RunReport& report, const std::string& attachment);
 
 // "2024-05-01T12:00:00Z": UTC, second precision.
 std::string format_iso8601(std::chrono::system_clock::time_point when);

@@ -15,6 +15,7 @@
 #include "fixture/kernel_builder.h"
 #include "fixture/ssh_keys.h"
 #include "net/netns.h"
+#include "runner/case_facts.h"
 #include "runner/run_state.h"
 #include "runner/session.h"
 #include "runner/steps.h"
@@ -61,6 +62,7 @@ class ScenarioRun {
     session_.timeout_multiplier = settings.timeout_multiplier;
     suite_.name = scenario.name;
     suite_.path = scenario.display_path;
+    suite_.topology = describe_topology(scenario);
     suite_.timestamp = format_iso8601(std::chrono::system_clock::now());
     session_.deadline = Clock::now() + std::chrono::milliseconds(static_cast<long long>(
                                            static_cast<double>(scenario.timeout.count()) * settings.timeout_multiplier));
@@ -81,7 +83,6 @@ class ScenarioRun {
   }
 
   SuiteResult run() {
-    auto started = Clock::now();
     services_.printer.scenario_started(suite_.name);
     std::error_code ec;
     fs::create_directories(session_.artifacts, ec);
@@ -91,7 +92,7 @@ class ScenarioRun {
     else record_setup_failure(setup.error().message);
     if (settings_.keep_on_failure && !all_passed(count_cases(suite_)) && session_.network) hold_for_inspection();
     tear_down();
-    suite_.time = std::chrono::duration<double>(Clock::now() - started).count();
+    suite_.time = since_start(Clock::now());
     return suite_;
   }
 
@@ -101,13 +102,23 @@ class ScenarioRun {
     suite_.system_out += text + "\n";
   }
 
+  double since_start(Clock::time_point when) const { return std::chrono::duration<double>(when - started_).count(); }
+
+  // A set-up stage on the report's timeline.
+  Status timed(const std::string& name, Status (ScenarioRun::*stage)()) {
+    auto began = Clock::now();
+    Status status = (this->*stage)();
+    suite_.timeline.push_back({name, since_start(began), since_start(Clock::now()) - since_start(began), status.ok()});
+    return status;
+  }
+
   // --- set-up ----------------------------------------------------------------
   Status set_up() {
-    if (auto s = prepare_fixtures(); !s) return s;
-    if (auto s = start_network(); !s) return s;
-    if (auto s = start_machines(); !s) return s;
-    if (auto s = connect_ssh(); !s) return s;
-    return load_guest_firewalls();
+    if (auto s = timed("fixtures", &ScenarioRun::prepare_fixtures); !s) return s;
+    if (auto s = timed("network", &ScenarioRun::start_network); !s) return s;
+    if (auto s = timed("boot", &ScenarioRun::start_machines); !s) return s;
+    if (auto s = timed("ssh", &ScenarioRun::connect_ssh); !s) return s;
+    return timed("guest firewalls", &ScenarioRun::load_guest_firewalls);
   }
 
   Status prepare_fixtures() {
@@ -237,6 +248,7 @@ class ScenarioRun {
       runtime.machine.emplace(std::move(*machine));
     }
     (void)save_state();
+    auto booted = Clock::now();
     auto boot_timeout = std::chrono::milliseconds(static_cast<long long>(60'000 * settings_.timeout_multiplier));
     for (auto& [name, runtime] : session_.vms) {
       Ipv4 address = session_.network->topology().find_vm(name)->management.guest_address;
@@ -249,6 +261,7 @@ class ScenarioRun {
       auto ready = runtime.machine->wait_ready(port_open, boot_timeout);
       if (!ready) return ready.error();
       log(name + ": ready in " + std::to_string(ready->count()) + " ms");
+      suite_.timeline.push_back({name + " ready", since_start(booted), static_cast<double>(ready->count()) / 1000, true});
     }
     return {};
   }
@@ -311,10 +324,16 @@ class ScenarioRun {
     for (std::size_t i = 0; i < tests.size(); ++i) {
       if (!selected_.run_test[i]) continue;
       if (std::string why = stop_reason(); !why.empty()) {
-        add_case(skipped_case(tests[i].name, why));
+        add_case(skipped_case(tests[i], why));
         continue;
       }
-      for (auto& c : run_step(session_, tests[i])) add_case(std::move(c));
+      double started = since_start(Clock::now());
+      std::vector<CaseResult> cases = run_step(session_, tests[i]);
+      add_step_facts(cases, tests[i], started);
+      for (auto& c : cases) {
+        attach_evidence(c, step_vms(tests[i]), session_.artifacts, suite_.name);
+        add_case(std::move(c));
+      }
     }
     record_coverage();
   }
@@ -325,12 +344,14 @@ class ScenarioRun {
     return "";
   }
 
-  CaseResult skipped_case(const std::string& name, const std::string& why) {
-    CaseResult c;
-    c.name = name;
+  CaseResult skipped_case(const TestStep& step, const std::string& why) {
+    std::vector<CaseResult> cases(1);
+    CaseResult& c = cases[0];
+    c.name = step.name;
     c.classname = suite_.name;
     c.status = CaseStatus::skipped;
     c.message = why;
+    add_step_facts(cases, step, since_start(Clock::now()));
     return c;
   }
 
@@ -350,10 +371,14 @@ class ScenarioRun {
     for (auto& [name, vm] : session_.vms) names.push_back(name);
     std::string rest = first_line_end == std::string::npos ? "" : message.substr(first_line_end + 1) + "\n\n";
     c.detail = rest + console_evidence(session_, names);
+    c.kind = "setup";
+    c.line = 1;
+    c.started = suite_.timeline.empty() ? 0 : suite_.timeline.back().started;
+    attach_evidence(c, names, session_.artifacts, suite_.name);
     add_case(std::move(c));
     const auto& tests = selected_.scenario.tests;
     for (std::size_t i = 0; i < tests.size(); ++i)
-      if (selected_.run_test[i]) add_case(skipped_case(tests[i].name, "not run: the scenario's setup failed"));
+      if (selected_.run_test[i]) add_case(skipped_case(tests[i], "not run: the scenario's setup failed"));
   }
 
   // Generated rules no check ever hit: policy the tests do not cover.
@@ -417,6 +442,7 @@ class ScenarioRun {
   RunServices& services_;
   ScenarioSession session_;
   SuiteResult suite_;
+  Clock::time_point started_ = Clock::now();  // the suite's time and timeline count from here
   std::string mode_ = "test";
   bool kept_ = false;  // held by --keep-on-failure until `down` releases it
 };

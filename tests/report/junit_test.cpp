@@ -75,9 +75,10 @@ TEST(Junit, FailedCaseIsAFailureWithTheVerdict) {
   ASSERT_NE(failure, nullptr);
   EXPECT_EQ(c->FirstChildElement("error"), nullptr);
   EXPECT_STREQ(failure->Attribute("message"), "expected drop, observed open in 3 ms");
-  EXPECT_STREQ(failure->Attribute("type"), "assertion");
+  EXPECT_STREQ(failure->Attribute("type"), "matrix");  // the step kind
   std::string text = failure->GetText();
   EXPECT_EQ(text.rfind("expected: drop\nobserved: open in 3 ms\n\nprobe: client", 0), 0u) << text;
+  // Relative to the working directory, as GitLab resolves it.
   EXPECT_NE(child_text(c, "system-out").find("[[ATTACHMENT|reports/artifacts/web-firewall/web.serial.log]]"),
             std::string::npos);
 }
@@ -90,7 +91,7 @@ TEST(Junit, ErroredCaseIsAnError) {
   const XMLElement* error = c->FirstChildElement("error");
   ASSERT_NE(error, nullptr);
   EXPECT_EQ(c->FirstChildElement("failure"), nullptr);
-  EXPECT_STREQ(error->Attribute("type"), "infrastructure");
+  EXPECT_STREQ(error->Attribute("type"), "pull");
   EXPECT_NE(child_text(c, "system-err").find("Connection refused"), std::string::npos);
 }
 
@@ -114,6 +115,50 @@ TEST(Junit, FlakyCaseRecordsAttemptsInSystemOut) {
             "attempt 1 of 3: failed in 1.250 s: exit 7, expected exit 0\n"
             "attempt 2 of 3: passed in 0.950 s\n"
             "flaky: passed on attempt 2 of 3\n");
+}
+
+TEST(Junit, FlakyCaseHasSurefireFlakyFailures) {
+  XMLDocument doc;
+  parse(doc, render_junit(testing::sample_report()));
+  const XMLElement* c = find_case(doc, "web comes back after restart");
+  const XMLElement* flaky = c->FirstChildElement("flakyFailure");
+  ASSERT_NE(flaky, nullptr);
+  EXPECT_STREQ(flaky->Attribute("message"), "exit 7, expected exit 0");
+  EXPECT_STREQ(flaky->Attribute("type"), "run");
+  EXPECT_EQ(child_text(flaky, "stackTrace"), "attempt 1 of 3: failed in 1.250 s: exit 7, expected exit 0");
+  EXPECT_EQ(flaky->NextSiblingElement("flakyFailure"), nullptr);  // the passing attempt is not one
+}
+
+TEST(Junit, FailedCaseListsItsRerunsOnly) {
+  XMLDocument doc;
+  parse(doc, render_junit(testing::sample_report()));
+  const XMLElement* c = find_case(doc, "matrix: client -> host 8080/tcp <&\"'>");
+  ASSERT_NE(c->FirstChildElement("failure"), nullptr);
+  const XMLElement* rerun = c->FirstChildElement("rerunFailure");
+  ASSERT_NE(rerun, nullptr);  // attempt 1; attempt 2 is the <failure> itself
+  EXPECT_STREQ(rerun->Attribute("message"), "timeout after 500 ms");  // folded to one line
+  EXPECT_EQ(rerun->NextSiblingElement("rerunFailure"), nullptr);
+  EXPECT_EQ(c->FirstChildElement("flakyFailure"), nullptr);
+}
+
+TEST(Junit, CasesCarryFileAndLine) {
+  XMLDocument doc;
+  parse(doc, render_junit(testing::sample_report()));
+  const XMLElement* c = find_case(doc, "lan policy: client -> web 22/tcp");
+  EXPECT_STREQ(c->Attribute("file"), "scenarios/web-firewall/scenario.yml");
+  EXPECT_EQ(c->IntAttribute("line"), 42);  // the matrix row's own line
+  // Unknown lines are left out rather than written as 0 (the schema wants a positive integer).
+  EXPECT_EQ(find_case(doc, "matrix: client -> host 8080/tcp <&\"'>")->Attribute("line"), nullptr);
+}
+
+TEST(Junit, AttachmentOutsideTheWorkingDirectoryStaysUsable) {
+  RunReport report = testing::sample_report();
+  report.working_dir = "/somewhere/else";
+  XMLDocument doc;
+  parse(doc, render_junit(report));
+  EXPECT_NE(child_text(find_case(doc, "lan policy: client -> web 22/tcp"), "system-out")
+                .find("[[ATTACHMENT|../../work/project/reports/artifacts/web-firewall/web.serial.log]]"),
+            std::string::npos);
 }
 
 TEST(Junit, SpecialCharactersSurviveARoundTrip) {

@@ -25,8 +25,19 @@ inline SuiteResult web_firewall_suite() {
   suite.timestamp = "2024-05-01T12:00:01Z";
   suite.system_out = "booted web, client in 3.2 s (kvm)\n";
 
+  suite.timeline = {{"fixtures", 0.0, 0.1, true}, {"network", 0.1, 0.2, true}, {"boot", 0.3, 3.2, true},
+                    {"web ready", 0.3, 2.9, true}, {"ssh", 3.5, 0.2, true}};
+  suite.topology.bridges = {{"lan", "10.0.10.0/24", "10.0.10.1", "host-access", "22, 80", "all", true},
+                            {"dmz", "10.0.20.0/24", "10.0.20.1", "isolated", "all", "all", true}};
+  suite.topology.vms = {{"web", "router", {{"lan", "10.0.10.21"}, {"dmz", "10.0.20.21"}}},
+                        {"client", "busybox", {{"lan", "10.0.10.30"}}}};
+
   CaseResult passed = make_case("web answers locally", suite.name, CaseStatus::passed, 0.412);
   passed.stdout_text = "hello\n";
+  passed.kind = "run";
+  passed.step = passed.name;
+  passed.line = 31;
+  passed.started = 4.0;
 
   CaseResult failed =
       make_case("lan policy: client -> web 22/tcp", suite.name, CaseStatus::failed, 0.0034);
@@ -39,7 +50,12 @@ inline SuiteResult web_firewall_suite() {
       "[    1.204] sshd[88]: Server listening on 0.0.0.0 port 22.\n"
       "[    1.210] nft: table inet filter loaded";
   failed.attachments = {"web-firewall/web.serial.log", "web-firewall/nft-ruleset.txt"};
-  failed.extra = {{"nft_counters", {{{"rule", "lan allowed_ports"}, {"packets", 1}}}}};
+  failed.extra = {{"nft_counters", {{{"rule", "lan allowed_ports"}, {"packets", 1}}}},
+                  {"check", {{"from", "client"}, {"to", "web"}, {"target", "22/tcp"}, {"expect", "drop"}}}};
+  failed.kind = "matrix";
+  failed.step = "lan policy";
+  failed.line = 42;
+  failed.started = 4.5;
 
   CaseResult flaky = make_case("web comes back after restart", suite.name, CaseStatus::passed, 2.2);
   flaky.stdout_text = "ok";
@@ -47,17 +63,43 @@ inline SuiteResult web_firewall_suite() {
   flaky.flaky = true;
   flaky.attempts = {{CaseStatus::failed, 1.25, "exit 7, expected exit 0"},
                     {CaseStatus::passed, 0.95, ""}};
+  flaky.kind = "run";
+  flaky.step = flaky.name;
+  flaky.line = 44;
+  flaky.started = 4.6;
 
   CaseResult errored = make_case("collect logs", suite.name, CaseStatus::errored, 30);
   errored.message = "ssh to web failed: connection refused";
   errored.detail = "command: cat /var/log/messages\nssh 10.0.2.15:22: Connection refused";
   errored.stderr_text = "ssh: connect to host 10.0.2.15 port 22: Connection refused\n";
+  errored.kind = "pull";
+  errored.step = errored.name;
+  errored.line = 48;
+  errored.started = 6.8;
 
   CaseResult skipped = make_case("cut the lan link", suite.name, CaseStatus::skipped, 0);
   skipped.message = "not run: an earlier step errored";
 
+  skipped.kind = "link";
+  skipped.step = skipped.name;
+  skipped.line = 51;
+  skipped.started = 36.8;
+
   suite.cases = {passed, failed, flaky, errored, skipped};
   return suite;
+}
+
+// A passing row of the web-firewall suite's matrix, for tests that need both colours.
+inline CaseResult passing_matrix_row() {
+  CaseResult row_ok = make_case("lan policy: client -> web 80/tcp", "web-firewall", CaseStatus::passed, 0.0021);
+  row_ok.expected = "allow";
+  row_ok.observed = "open in 2 ms";
+  row_ok.extra = {{"check", {{"from", "client"}, {"to", "web"}, {"target", "80/tcp"}, {"expect", "allow"}}}};
+  row_ok.kind = "matrix";
+  row_ok.step = "lan policy";
+  row_ok.line = 41;
+  row_ok.started = 4.5;
+  return row_ok;
 }
 
 inline SuiteResult special_characters_suite() {
@@ -96,7 +138,8 @@ inline RunReport sample_report() {
   report.run_id = "20240501-120000-ab12";
   report.started = "2024-05-01T12:00:00Z";
   report.hostname = "ci-runner-7";
-  report.artifacts_dir = "reports/artifacts";
+  report.artifacts_dir = "/work/project/reports/artifacts";
+  report.working_dir = "/work/project";
   report.properties = {{"accel", "kvm"},
                        {"meros-test version", "0.1.0"},
                        {"timeout multiplier", "1.5"}};
