@@ -91,7 +91,7 @@ std::string topology_svg(const Topology& topology) {
   const int label_width = 260, column = 170, box_w = 140, box_h = 40, top = 10, first_bridge = 110, bridge_gap = 64;
   int columns = 1 + static_cast<int>(topology.vms.size());
   int width = label_width + columns * column + 20;
-  int height = first_bridge + static_cast<int>(std::max<std::size_t>(1, topology.bridges.size())) * bridge_gap;
+  int height = first_bridge + static_cast<int>(std::max<std::size_t>(1, topology.bridges.size()) - 1) * bridge_gap + 30;
   std::map<std::string, int> bridge_y;
   for (std::size_t i = 0; i < topology.bridges.size(); ++i)
     bridge_y[topology.bridges[i].name] = first_bridge + static_cast<int>(i) * bridge_gap;
