@@ -101,7 +101,7 @@ def main():
                 m = LINE.match(line.rstrip("\n"))
                 if m and TYPE_ERROR.search(m.group(1)):
                     type_errors.append(m.group(1))
-        if not type_errors:
+        if not type_errors or not os.path.exists(os.path.join(case, "scenario.yml")):
             continue
         try:
             document = load(os.path.join(case, "scenario.yml"))
