@@ -13,4 +13,8 @@ fi
 cmake "$@" >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
 # Two jobs at most: the machines that run the suite are shared.
 cmake --build "$build" --target manifest_fuzzer -j 2
+# The corpus and any findings stay in the build directory (and each run
+# resumes from the last one's corpus) instead of piling up in /tmp.
+MEROS_FUZZ_WORK=${MEROS_FUZZ_WORK:-$build/work}
+export MEROS_FUZZ_WORK
 exec sh "$src/tests/fuzz/run_fuzzer.sh" "$build/manifest_fuzzer" "$src" "$seconds"
