@@ -8,7 +8,10 @@ namespace meros {
 
 ConsoleReporter::ConsoleReporter(int verbosity) : terminal_(::isatty(STDERR_FILENO) != 0), verbosity_(verbosity) {}
 
-ConsoleReporter::~ConsoleReporter() { clear_status(); }
+ConsoleReporter::~ConsoleReporter() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  clear_status();
+}
 
 void ConsoleReporter::clear_status() {
   if (status_shown_) std::cerr << "\r\033[K" << std::flush;
@@ -16,6 +19,7 @@ void ConsoleReporter::clear_status() {
 }
 
 void ConsoleReporter::info(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mutex_);
   clear_status();
   std::cerr << line << "\n";
 }
@@ -23,6 +27,7 @@ void ConsoleReporter::info(const std::string& line) {
 void ConsoleReporter::progress(const std::string& fixture, const std::string& step, int done, int total) {
   std::string text = fixture + ": " + step;
   if (done > 0) text += " " + std::to_string(done) + (total > 0 ? "/" + std::to_string(total) : " objects");
+  std::lock_guard<std::mutex> lock(mutex_);
   if (terminal_) {
     std::cerr << "\r\033[K" << text << std::flush;
     status_shown_ = true;

@@ -1,8 +1,10 @@
 // Shows fixture build progress: on a terminal one line rewritten in place
-// with the current step, in CI plain lines at a calm rate.
+// with the current step, in CI plain lines at a calm rate. One is shared by
+// every -j worker: each call holds a lock, so lines never interleave.
 #pragma once
 
 #include <chrono>
+#include <mutex>
 #include <string>
 
 #include "fixture/builder.h"
@@ -17,7 +19,8 @@ class ConsoleReporter : public BuildReporter {
   void progress(const std::string& fixture, const std::string& step, int done, int total) override;
 
  private:
-  void clear_status();
+  void clear_status();  // with mutex_ held
+  std::mutex mutex_;     // guards everything below and the writes to stderr
   bool terminal_;
   int verbosity_;
   bool status_shown_ = false;

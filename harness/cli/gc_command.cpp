@@ -1,5 +1,6 @@
 // meros-test gc and status: what runs left behind, read from their
-// run-state files. gc removes the resources of runs whose owner is gone
+// run-state files, plus the stale cgroups and staging directories of
+// killed builds. gc removes the resources of runs whose owner is gone
 // (its pid no longer runs, or runs another program); a live run's are never
 // touched, nor anything a run did not record as its own.
 #include <signal.h>
@@ -8,8 +9,10 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "fixture/store.h"
 #include "net/netns.h"
 #include "runner/run_state.h"
+#include "util/child_cgroup.h"
 #include "util/exit_codes.h"
 
 namespace meros {
@@ -48,9 +51,22 @@ std::vector<std::string> collect(const RunState& state) {
   return problems;
 }
 
+// What no run-state file records: cgroups of helpers (a hook's daemon, a
+// debootstrap child) and staging directories of builds whose harness died.
+int collect_unrecorded(const Options& options) {
+  std::vector<std::string> problems;
+  for (const auto& line : collect_stale_cgroups(problems)) std::cout << line << "\n";
+  FixtureStore store(FixtureStore::default_root(options.cache_dir));
+  auto staging = store.remove_stale_staging(problems);
+  for (const auto& path : staging) std::cout << "removed staging directory " << path.string() << "\n";
+  for (const auto& p : problems) std::cerr << "  error: " << p << "\n";
+  if (!staging.empty()) std::cout << "gc: " << staging.size() << " stale staging director" << (staging.size() == 1 ? "y" : "ies") << " removed\n";
+  return static_cast<int>(problems.size());
+}
+
 }  // namespace
 
-int command_gc(const Options&) {
+int command_gc(const Options& options) {
   fs::path dir = run_state_dir();
   int collected = 0, live = 0, failed = 0;
   for (const auto& state : load_run_states(dir)) {
@@ -71,6 +87,7 @@ int command_gc(const Options&) {
   std::cout << "gc: " << collected << " run(s) removed, " << live << " live run(s) left alone";
   if (failed) std::cout << ", " << failed << " could not be removed completely";
   std::cout << "\n";
+  if (collect_unrecorded(options) > 0) ++failed;
   return failed ? exit_code::test_failed : exit_code::passed;
 }
 

@@ -60,7 +60,7 @@ Exit codes: 0 all passed, 1 a test failed, 2 usage or validation error,
                "symlinks are kept; missing parent directories are created.\n\n"},
       {"pull", "Usage: meros-test pull SCENARIO VM SRC [DST]\n\nCopies SRC (a file or directory) out of VM over SFTP into the local directory DST\n"
                "(default: the current directory), keeping its name, modes, times and symlinks.\n\n"},
-      {"gc", "Usage: meros-test gc\n\nRemoves namespaces, links, processes and overlays left by runs whose owner is gone.\nA live run's resources are never touched.\n\n"},
+      {"gc", "Usage: meros-test gc\n\nRemoves namespaces, links, processes and overlays left by runs whose owner is gone,\nthe processes a killed build's hooks or debootstrap left running (their cgroup),\nand staging directories under the store's tmp/ that no build is using.\nA live run's or build's resources are never touched.\n\n"},
   };
   return table;
 }

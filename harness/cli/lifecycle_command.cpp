@@ -1,7 +1,7 @@
 // The meros toolkit's lifecycle commands against constellations started
 // with `meros-test up`: up, down, exec, connect, push, pull. A running
 // constellation is found through its run-state file (by run id, a prefix
-// of it, or the scenario's name).
+// of it, the scenario's name, or the path given to `up`).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -19,16 +19,35 @@
 #include "net/netns.h"
 #include "runner/run_state.h"
 #include "runner/scenario_runner.h"
+#include "util/child_setup.h"
 #include "util/exit_codes.h"
 #include "util/text.h"
 
 namespace meros {
 namespace {
 
+// Whether path (as the user gave it to `up`: the manifest, its directory or
+// a directory above holding only it) leads to the scenario's manifest.
+bool names_manifest(const std::string& path, const std::string& manifest) {
+  std::error_code ec;
+  if (path.empty() || manifest.empty() || !fs::exists(path, ec)) return false;
+  fs::path given = fs::canonical(path, ec);
+  if (ec) return false;
+  fs::path target = fs::weakly_canonical(manifest, ec);
+  if (ec) return false;
+  if (given == target) return true;
+  if (!fs::is_directory(given, ec)) return false;
+  auto relative = target.lexically_relative(given);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+// A constellation by run id (or a prefix of it), scenario name, or the
+// path given to `up`.
 Result<RunState> find_constellation(const std::string& name) {
   std::vector<RunState> matches;
   for (auto& state : load_run_states(run_state_dir()))
-    if (state.mode == "up" && (state.run_id == name || state.run_id.starts_with(name) || state.scenario == name))
+    if (state.mode == "up" && (state.run_id == name || state.run_id.starts_with(name) || state.scenario == name ||
+                               names_manifest(name, state.scenario_path)))
       matches.push_back(state);
   if (matches.empty()) return make_error("no running constellation " + quote(name) + " (see meros-test status)");
   if (matches.size() > 1) return make_error(quote(name) + " names " + std::to_string(matches.size()) + " constellations; give the run id");
@@ -154,21 +173,25 @@ int command_connect(const Options& options) {
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  close_inherited_descriptors();  // ssh gets the terminal and nothing else of ours
   ::execvp("nsenter", args.data());
   return fail("connect", std::string("cannot run nsenter/ssh: ") + std::strerror(errno), exit_code::environment);
 }
 
 int command_down(const Options& options) {
-  if (options.arguments.size() != 1) return fail("down", "usage: meros-test down SCENARIO|RUNID", exit_code::usage);
+  if (options.arguments.size() != 1) return fail("down", "usage: meros-test down RUNID|NAME|PATH", exit_code::usage);
   auto state = find_constellation(options.arguments[0]);
   if (!state) return fail("down", state.error().message, exit_code::usage);
   // A run holding a failed scenario (--keep-on-failure) lets it go and
   // carries on; an `up` constellation's daemon ends on SIGTERM.
   bool kept = state->details.value("kept_for_inspection", false);
   if (!kept || !request_release(run_state_dir(), state->run_id)) ::kill(state->owner.pid, SIGTERM);
+  // Down means gone: the state file removed and, for `up`, its owner exited
+  // (it removes the run's work directory last).
   fs::path file = run_state_dir() / (state->run_id + ".json");
-  for (int i = 0; i < 1200 && fs::exists(file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (fs::exists(file)) return fail("down", "constellation " + state->run_id + " did not stop in 120 s; try meros-test gc", exit_code::environment);
+  auto still_up = [&] { return fs::exists(file) || (!kept && is_alive(state->owner)); };
+  for (int i = 0; i < 1200 && still_up(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (still_up()) return fail("down", "constellation " + state->run_id + " did not stop in 120 s; try meros-test gc", exit_code::environment);
   std::cout << "constellation " << state->run_id << " (" << state->scenario << ") is down\n";
   return exit_code::passed;
 }

@@ -167,6 +167,7 @@ Result<RunSettings> prepare_settings(const Options& options, const FixtureStore&
     std::string line = "failed " + held.error().message + "\n";
     (void)!::write(ready_fd, line.data(), line.size());
   }
+  fs::remove_all(settings.work_root, ec);  // runs/<id>/, empty once the scenario is torn down
   std::fflush(nullptr);
   _exit(held ? 0 : 1);
 }

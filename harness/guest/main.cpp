@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -17,8 +18,11 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "guest/exec.h"
 #include "guest/format.h"
+#include "guest/link.h"
 #include "guest/listen.h"
 #include "guest/probe.h"
 #include "guest/sockets.h"
@@ -43,6 +47,7 @@ constexpr char kUsage[] = R"(usage:
   meros-guest probe --batch            (stdin: PROTO ADDR PORT TIMEOUT_MS per line)
   meros-guest listen [--daemon] [--pidfile PATH] [--bind ADDR]... tcp|udp PORT... [tcp|udp PORT...]
   meros-guest exec [--timeout T] -- PROGRAM [ARG...]
+  meros-guest link-wait IFNAME [--address IPV4] [--timeout T]
   meros-guest version
   meros-guest --help
 
@@ -56,6 +61,9 @@ observed is open, refused, unreachable or timeout. listen prints
 exec runs PROGRAM in a process group of its own with this stdin/stdout/
 stderr and exits with its status (128+N for signal N); after T (default
 none) it kills the whole group and exits 137.
+link-wait returns once IFNAME has carrier, operstate up and (with
+--address) that address, printing {"interface":..,"ready":true,"waited_ms":N};
+after T (default 10s) it prints the state it saw with "ready":false, exit 1.
 exit: 0 done (whatever observed), 1 could not probe/listen, 2 bad usage.
 )";
 
@@ -254,6 +262,28 @@ int run_exec(const Args& args) {
   return exec_with_timeout(argv, timeout);
 }
 
+// --- link-wait --------------------------------------------------------------
+
+int run_link_wait(const Args& args) {
+  if (args.empty() || args[0].starts_with("-")) return usage_error("link-wait: give the interface name first");
+  std::string ifname(args[0]), address;
+  std::chrono::milliseconds timeout(10'000);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--address" && i + 1 < args.size()) address = args[++i];
+    else if (args[i] == "--timeout" && i + 1 < args.size()) {
+      auto parsed = parse_exec_timeout(args[++i]);
+      if (!parsed) return usage_error("link-wait: bad timeout '" + std::string(args[i]) + "' (want e.g. 10s, 1500ms)");
+      timeout = *parsed;
+    } else return usage_error("link-wait: unknown argument '" + std::string(args[i]) + "'");
+  }
+  auto started = std::chrono::steady_clock::now();
+  LinkState state = wait_link_ready(ifname, address, timeout);
+  auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  nlohmann::json line = {{"interface", ifname}, {"ready", state.ready()}, {"waited_ms", waited}, {"state", state.describe(address)}};
+  std::cout << line.dump() << std::endl;
+  return state.ready() ? kExitOk : kExitFailed;
+}
+
 int main(int argc, char** argv) {
   Args args(argv + 1, argv + argc);
   if (args.empty()) return usage_error("no command");
@@ -263,5 +293,6 @@ int main(int argc, char** argv) {
   if (args[0] == "probe") return run_probe(rest);
   if (args[0] == "listen") return run_listen(rest);
   if (args[0] == "exec") return run_exec(rest);
+  if (args[0] == "link-wait") return run_link_wait(rest);
   return usage_error("unknown command '" + std::string(args[0]) + "'");
 }

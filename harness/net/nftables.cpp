@@ -13,6 +13,7 @@
 
 #include "net/nft_batch.h"
 #include "net/sys_error.h"
+#include "util/process.h"
 
 namespace meros::net {
 
@@ -74,14 +75,19 @@ NamespaceNftables::~NamespaceNftables() {
 Result<std::unique_ptr<NamespaceNftables>> NamespaceNftables::open(const NetworkNamespace& ns) {
   using Handles = std::pair<mnl_socket*, nft_ctx*>;
   auto handles = ns.call_inside([&]() -> Result<Handles> {
-    mnl_socket* socket = mnl_socket_open(NETLINK_NETFILTER);
+    // Close-on-exec: a child holding it would keep the namespace alive and
+    // could rewrite this scenario's rules.
+    mnl_socket* socket = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
     if (socket == nullptr) return sys_error("cannot open an nftables socket in network namespace " + ns.name(), errno);
     if (mnl_socket_bind(socket, 0, MNL_SOCKET_AUTOPID) < 0) {
       int error = errno;
       mnl_socket_close(socket);
       return sys_error("cannot bind the nftables socket in network namespace " + ns.name(), error);
     }
+    // libnftables opens its own netlink socket, without SOCK_CLOEXEC.
+    auto before = open_descriptors();
     nft_ctx* context = nft_ctx_new(NFT_CTX_DEFAULT);
+    mark_new_descriptors_cloexec(before);
     if (context == nullptr) {
       mnl_socket_close(socket);
       return make_error("cannot create a libnftables context");
@@ -126,7 +132,10 @@ Status NamespaceNftables::apply(const Policy& policy) {
 Result<std::string> NamespaceNftables::run_command(const std::string& command, unsigned output_flags) {
   return ns_.call_inside([&]() -> Result<std::string> {
     nft_ctx_output_set_flags(context_, output_flags);
+    // In case libnftables reopens its socket (it does after an error).
+    auto before = open_descriptors();
     int failed = nft_run_cmd_from_buffer(context_, command.c_str());
+    mark_new_descriptors_cloexec(before);
     std::string output = nft_ctx_get_output_buffer(context_);
     std::string errors = nft_ctx_get_error_buffer(context_);
     if (failed != 0) return make_error("nft " + command + " in network namespace " + ns_.name() + " failed: " + errors);
@@ -137,7 +146,9 @@ Result<std::string> NamespaceNftables::run_command(const std::string& command, u
 Status NamespaceNftables::load_file(const std::filesystem::path& file) {
   return ns_.call_inside([&]() -> Status {
     nft_ctx_output_set_flags(context_, 0);
+    auto before = open_descriptors();
     int failed = nft_run_cmd_from_filename(context_, file.c_str());
+    mark_new_descriptors_cloexec(before);
     (void)nft_ctx_get_output_buffer(context_);
     std::string errors = nft_ctx_get_error_buffer(context_);
     if (failed != 0) return make_error("cannot load " + file.string() + " into network namespace " + ns_.name() + ":\n" + errors);

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "check/link_ready.h"
 #include "check/transfer.h"
 #include "check/verdict.h"
 #include "guest/format.h"
@@ -433,7 +434,13 @@ CaseResult set_link(ScenarioSession& session, const TestStep& step) {
   auto started = Clock::now();
   VmRuntime* vm = session.vm(step.vm);
   CaseResult c = new_case(session, step.name);
-  Status status = vm->machine->set_link(static_cast<std::size_t>(step.network_index), step.link_up);
+  auto index = static_cast<std::size_t>(step.network_index);
+  Status status = vm->machine->set_link(index, step.link_up);
+  // `state: up` is done when the guest can use the link again, not when QEMU flipped it.
+  if (status && step.link_up) {
+    const vm::NicSpec& nic = vm->machine->spec().networks.at(index);
+    status = wait_guest_link_ready(*vm->ssh, nic.guest_ifname, nic.address.str(), scaled(session, step.timeout));
+  }
   c.time = seconds_since(started);
   if (!status) return errored_case(session, step.name, status.error().message);
   return c;

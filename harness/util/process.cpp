@@ -1,5 +1,6 @@
 #include "util/process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -8,9 +9,11 @@
 
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
+#include "util/child_cgroup.h"
 #include "util/child_setup.h"
 
 namespace meros {
@@ -54,14 +57,22 @@ class OutputSink {
 };
 
 // Reads fd until EOF or the deadline; false when the deadline passed.
-bool pump_output(int fd, OutputSink& sink, std::optional<std::chrono::steady_clock::time_point> deadline) {
+// Once the child has exited, stop_stragglers() kills what it left holding
+// the pipe (a background process, a daemon), so EOF comes.
+bool pump_output(int fd, OutputSink& sink, std::optional<std::chrono::steady_clock::time_point> deadline,
+                 const std::function<bool()>& child_running, const std::function<void()>& stop_stragglers) {
   char buffer[65536];
+  bool stragglers_stopped = false;
   while (true) {
-    int wait_ms = -1;
+    int wait_ms = 200;
     if (deadline) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
-      wait_ms = static_cast<int>(std::min<long long>(left.count(), 1000));
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), wait_ms));
+    }
+    if (!stragglers_stopped && !child_running()) {
+      stop_stragglers();
+      stragglers_stopped = true;
     }
     pollfd pfd{fd, POLLIN, 0};
     int ready = poll(&pfd, 1, wait_ms);
@@ -85,9 +96,14 @@ Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
   bp::opstream in;
   std::error_code ec;
   fs::path cwd = spec.cwd.value_or(fs::current_path());
+  // Hooks and debootstrap may leave daemons or setsid'd processes behind:
+  // a cgroup of the child's own catches what its process group does not.
+  auto cgroup = ChildCgroup::create();
+  ChildSetup setup;
+  setup.cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1;
   bp::child child(bp::exe = program.string(), bp::args = args, bp::env = make_environment(spec),
                   bp::start_dir = cwd.string(), (bp::std_out & bp::std_err) > out, bp::std_in < in,
-                  ChildSetup{}, ec);
+                  setup, ec);
   if (ec) return make_error(describe_command(spec.argv) + ": cannot start: " + ec.message());
   if (!spec.stdin_data.empty()) in << spec.stdin_data;
   in.flush();
@@ -98,16 +114,25 @@ Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (spec.timeout.count() > 0) deadline = std::chrono::steady_clock::now() + spec.timeout;
   ProcessResult result;
-  if (!pump_output(out.native_source(), sink, deadline)) {
+  pid_t group = child.id();
+  // What the program left in its group or its cgroup goes with it.
+  auto kill_all = [&] {
+    ::kill(-group, SIGKILL);
+    if (cgroup) cgroup->kill_all();
+  };
+  auto running = [&] {
+    std::error_code ignored;
+    return child.running(ignored);
+  };
+  if (!pump_output(out.native_source(), sink, deadline, running, kill_all)) {
     result.timed_out = true;
-    ::kill(-child.id(), SIGKILL);
+    kill_all();
   }
   child.wait(ec);
   int native = child.native_exit_code();
   result.exit_code = WIFSIGNALED(native) ? 128 + WTERMSIG(native) : WEXITSTATUS(native);
   result.output = sink.finish();
-  // Stragglers the program left in its group go with it.
-  ::kill(-child.id(), SIGKILL);
+  kill_all();
   return result;
 }
 
@@ -144,6 +169,30 @@ Result<fs::path> resolve_program(const std::vector<std::string>& argv) {
   auto found = find_program(argv[0]);
   if (!found) return make_error(argv[0] + ": program not found on PATH");
   return *found;
+}
+
+std::vector<int> open_descriptors() {
+  std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  // Without the listing's own descriptor: its number is free again after.
+  int own = ::dirfd(dir);
+  while (const dirent* entry = ::readdir(dir)) {
+    std::string_view name = entry->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    int fd = std::stoi(std::string(name));
+    if (fd != own) fds.push_back(fd);
+  }
+  ::closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+void mark_new_descriptors_cloexec(const std::vector<int>& before) {
+  // A descriptor another thread opened meanwhile may be marked too; that is
+  // harmless: children get what they are given by dup2, never by inheritance.
+  for (int fd : open_descriptors())
+    if (!std::binary_search(before.begin(), before.end(), fd)) ::fcntl(fd, F_SETFD, ::fcntl(fd, F_GETFD) | FD_CLOEXEC);
 }
 
 std::optional<fs::path> find_program(std::string_view name) {

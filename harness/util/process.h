@@ -54,6 +54,13 @@ std::string describe_command(const std::vector<std::string>& argv);
 // The last `lines` lines of text.
 std::string tail_lines(std::string_view text, std::size_t lines);
 
+// The descriptors this process has open.
+std::vector<int> open_descriptors();
+// Marks close-on-exec every descriptor open now that was not in before: for
+// library calls that open descriptors without O_CLOEXEC and offer no way
+// to ask for it (libnftables' own netlink socket).
+void mark_new_descriptors_cloexec(const std::vector<int>& before);
+
 // Where a program is on PATH, if anywhere.
 std::optional<std::filesystem::path> find_program(std::string_view name);
 

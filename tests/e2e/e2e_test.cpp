@@ -200,6 +200,34 @@ TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
   EXPECT_NE(gc.text.find("1 run(s) removed"), std::string::npos) << gc.text;
 }
 
+fs::path store_root() {
+  const char* env = std::getenv("MEROS_TEST_CACHE");
+  return env && *env ? fs::path(env) : fs::path(MEROS_SOURCE_DIR) / "images";
+}
+
+// `up` with a path, then exec and down by that same path: the run's
+// directory in the store is gone when down returns, and so is a run's.
+TEST_F(EndToEnd, DownTakesThePathGivenToUpAndLeavesNoRunsDirectory) {
+  auto up = meros("up scenarios/smoke --artifacts " + (out_ / "up").string());
+  ASSERT_EQ(up.exit_code, 0) << up.text;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(up.text, match, std::regex("constellation ([0-9a-f]+)-smoke is up"))) << up.text;
+  std::string run_id = match[1];
+  EXPECT_TRUE(fs::exists(store_root() / "runs" / run_id)) << "the constellation's overlays should live there";
+  auto exec = meros("exec scenarios/smoke/ vm1 -- hostname");
+  EXPECT_EQ(exec.text, "vm1\n");
+  auto down = meros("down scenarios/smoke");
+  EXPECT_EQ(down.exit_code, 0) << down.text;
+  EXPECT_NE(down.text.find("(smoke) is down"), std::string::npos) << down.text;
+  EXPECT_FALSE(fs::exists(store_root() / "runs" / run_id)) << "down left runs/" << run_id;
+  EXPECT_EQ(meros("down scenarios/smoke").exit_code, 2) << "nothing is up any more";
+
+  auto run = meros("scenarios/smoke --junit " + (out_ / "junit.xml").string() + " --artifacts " + (out_ / "run").string());
+  EXPECT_EQ(run.exit_code, 0) << run.text;
+  ASSERT_TRUE(std::regex_search(run.text, match, std::regex("meros-test run ([0-9a-f]+):"))) << run.text;
+  EXPECT_FALSE(fs::exists(store_root() / "runs" / std::string(match[1]))) << "the run left runs/" << match[1];
+}
+
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   fs::path junit = out_ / "junit.xml";
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
