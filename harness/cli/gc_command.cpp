@@ -57,7 +57,10 @@ int collect_unrecorded(const Options& options) {
   std::vector<std::string> problems;
   for (const auto& line : collect_stale_cgroups(problems)) std::cout << line << "\n";
   FixtureStore store(FixtureStore::default_root(options.cache_dir));
-  auto staging = store.remove_stale_staging(problems);
+  std::vector<fs::path> staging;
+  // Removing under a store someone else controls could be turned against the host.
+  if (Status safe = check_store_safety(store.root()); safe) staging = store.remove_stale_staging(problems);
+  else std::cout << "gc: staging directories left alone: " << safe.error().message << "\n";
   for (const auto& path : staging) std::cout << "removed staging directory " << path.string() << "\n";
   for (const auto& p : problems) std::cerr << "  error: " << p << "\n";
   if (!staging.empty()) std::cout << "gc: " << staging.size() << " stale staging director" << (staging.size() == 1 ? "y" : "ies") << " removed\n";
