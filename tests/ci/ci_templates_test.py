@@ -33,7 +33,7 @@ except ImportError:
     print("skipped: python3-yaml is missing")
     sys.exit(77)
 
-MEROS_TEST, SOURCE, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
+MEROS_TEST, SOURCE, WORK = (os.path.abspath(a) for a in sys.argv[1:4])
 problems = []
 
 
