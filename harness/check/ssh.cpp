@@ -1,6 +1,7 @@
 #include "check/ssh.h"
 
 #include "check/sftp.h"
+#include "util/signals.h"
 
 #include <libssh/libssh.h>
 #include <netinet/in.h>
@@ -142,6 +143,12 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   // A grace period beyond the guest-side timeout, for the kill to arrive.
   auto deadline = started + timeout + std::chrono::seconds(2);
   while (!ssh_channel_is_eof(channel)) {
+    if (int signal = stop_signal().load()) {
+      // The run is stopping: closing the channel ends the command's session.
+      ssh_channel_close(channel);
+      ssh_channel_free(channel);
+      return make_error("ssh to " + host_ + ": interrupted by signal " + std::to_string(signal));
+    }
     if (std::chrono::steady_clock::now() > deadline) {
       result.timed_out = true;
       break;

@@ -10,8 +10,7 @@
 #include "cli/commands.h"
 #include "cli/console_reporter.h"
 #include "fixture/cache_key.h"
-#include "fixture/image_builder.h"
-#include "fixture/kernel_builder.h"
+#include "fixture/resolution.h"
 #include "util/exit_codes.h"
 
 namespace meros {
@@ -41,35 +40,6 @@ int list_store(const FixtureStore& store) {
   }
   std::cout << fixtures.size() << " fixture(s), " << human_size(total) << " in " << store.root().string() << "\n";
   return exit_code::passed;
-}
-
-// The recipes named by the scenarios, filtered by --kernel/--image.
-struct Wanted {
-  std::map<std::string, KernelRecipe> kernels;  // by identity
-  std::map<std::string, ImageRecipe> images;
-};
-
-Wanted wanted_fixtures(const std::vector<Scenario>& scenarios, const Options& options) {
-  Wanted wanted;
-  auto chosen = [](const std::vector<std::string>& names, const std::string& name) {
-    return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
-  };
-  bool only_images = !options.images.empty() && options.kernels.empty();
-  bool only_kernels = !options.kernels.empty() && options.images.empty();
-  for (const auto& scenario : scenarios) {
-    std::set<std::string> used_kernels, used_images;
-    for (const auto& vm : scenario.vms) {
-      if (vm.boot == BootMode::direct) used_kernels.insert(vm.kernel);
-      used_images.insert(vm.image);
-    }
-    for (const auto& [name, recipe] : scenario.kernels)
-      if (!only_images && used_kernels.count(name) && chosen(options.kernels, name))
-        wanted.kernels.emplace(recipe.defined_in.string() + "#" + name, recipe);
-    for (const auto& [name, recipe] : scenario.images)
-      if (!only_kernels && used_images.count(name) && chosen(options.images, name))
-        wanted.images.emplace(recipe.defined_in.string() + "#" + name, recipe);
-  }
-  return wanted;
 }
 
 // One line for CI caches; builds nothing and needs no root. The file-hash
@@ -122,26 +92,19 @@ int command_build(const Options& options) {
   FileHashCache hashes(store.file_hash_cache());
   ConsoleReporter reporter(options.verbosity);
   BuildContext context{store, runner, hashes, reporter, static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
-  Wanted wanted = wanted_fixtures(scenarios, options);
+  std::vector<const Scenario*> chosen;
+  for (const auto& scenario : scenarios) chosen.push_back(&scenario);
+  ResolvedRecipes resolved = resolve_recipes(recipes_used(chosen, options.kernels, options.images), context);
   std::set<std::string> referenced;
   int failures = 0;
-  for (const auto& [identity, recipe] : wanted.kernels) {
-    auto built = ensure_kernel(recipe, context);
-    if (built) referenced.insert(built->key);
-    else {
-      ++failures;
-      std::cerr << "error: " << built.error().message << "\n";
+  for (const auto* fixtures : {&resolved.kernels, &resolved.images})
+    for (const auto& [identity, built] : *fixtures) {
+      if (built) referenced.insert(built->key);
+      else {
+        ++failures;
+        std::cerr << "error: " << built.error().message << "\n";
+      }
     }
-  }
-  for (const auto& [identity, recipe] : wanted.images) {
-    auto built = ensure_image(recipe, context);
-    if (built) referenced.insert(built->key);
-    else {
-      ++failures;
-      std::cerr << "error: " << built.error().message << "\n";
-    }
-  }
-  hashes.save();
   if (options.prune && failures == 0) {
     for (const auto& fixture : store.list()) {
       if (referenced.count(fixture.key)) continue;

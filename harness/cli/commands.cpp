@@ -2,9 +2,7 @@
 
 #include <iostream>
 
-#include "manifest/catalog.h"
-#include "manifest/discovery.h"
-#include "manifest/parser.h"
+#include "manifest/loading.h"
 #include "runner/selection.h"
 #include "util/exit_codes.h"
 
@@ -37,19 +35,7 @@ std::string step_summary(const TestStep& step) {
 
 }  // namespace
 
-std::vector<Scenario> load_scenarios(const std::vector<std::string>& paths, Diagnostics& diagnostics) {
-  std::vector<Scenario> scenarios;
-  auto files = discover_scenarios(paths);
-  if (!files) {
-    diagnostics.error(SourceMark{}, files.error().message);
-    return scenarios;
-  }
-  FixtureCatalog catalog(builtin_fixtures_dir());
-  for (const auto& file : *files)
-    if (auto scenario = parse_scenario(file, catalog, diagnostics)) scenarios.push_back(std::move(*scenario));
-  reject_duplicate_names(scenarios, diagnostics);
-  return scenarios;
-}
+Selection selection_of(const Options& options) { return {options.patterns, options.tags, options.shard}; }
 
 int command_validate(const Options& options) {
   if (options.arguments.empty()) {
@@ -70,7 +56,7 @@ int command_validate(const Options& options) {
 int command_list(const Options& options) {
   std::vector<Scenario> scenarios;
   if (!load_all(options, scenarios)) return exit_code::usage;
-  auto selected = select_scenarios(std::move(scenarios), options);
+  auto selected = select_scenarios(std::move(scenarios), selection_of(options));
   for (const auto& [scenario, run_test] : selected) {
     std::cout << scenario.name << "  (" << scenario.display_path << ")";
     if (!scenario.tags.empty()) {
@@ -84,11 +70,6 @@ int command_list(const Options& options) {
   }
   std::cout << selected.size() << " scenario(s)\n";
   return exit_code::passed;
-}
-
-int command_not_implemented(const Options& options) {
-  std::cerr << "meros-test " << options.command << ": not implemented yet\n";
-  return exit_code::environment;
 }
 
 }  // namespace meros

@@ -5,14 +5,13 @@
 #include <vector>
 
 #include "cli/options.h"
-#include "manifest/diagnostics.h"
-#include "manifest/model.h"
+#include "manifest/loading.h"
+#include "runner/selection.h"
 
 namespace meros {
 
-// Discovers and parses every scenario under paths. Problems go to
-// diagnostics; the scenarios parsed without error are returned.
-std::vector<Scenario> load_scenarios(const std::vector<std::string>& paths, Diagnostics& diagnostics);
+// The scenario filters of the command line (--tags, -k, --shard).
+Selection selection_of(const Options& options);
 
 int command_validate(const Options& options);
 int command_list(const Options& options);
@@ -28,6 +27,5 @@ int command_push(const Options& options);
 int command_pull(const Options& options);
 int command_schema(const Options& options);
 int command_init(const Options& options);
-int command_not_implemented(const Options& options);
 
 }  // namespace meros

@@ -103,8 +103,7 @@ int command_status(const Options&) {
   for (const auto& state : states) {
     std::cout << state.run_id << "  " << state.scenario << "  " << state.mode << "  since " << state.created_at << "  "
               << (is_alive(state.owner) ? "running" : "owner gone (meros-test gc removes it)") << "\n";
-    for (const auto& vm : state.details.value("vms", nlohmann::json::array()))
-      std::cout << "    " << vm.value("name", "?") << "  mgmt " << vm.value("mgmt", "?") << "  " << vm.value("addresses", "") << "\n";
+    for (const auto& vm : state.vms) std::cout << "    " << vm.name << "  mgmt " << vm.management_address << "  " << vm.addresses << "\n";
   }
   return exit_code::passed;
 }

@@ -2,10 +2,7 @@
 // with `meros-test up`: up, down, exec, connect, push, pull. A running
 // constellation is found through its run-state file (by run id, a prefix
 // of it, the scenario's name, or the path given to `up`).
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -55,49 +52,32 @@ Result<RunState> find_constellation(const std::string& name) {
   return matches[0];
 }
 
-Result<nlohmann::json> find_vm(const RunState& state, const std::string& vm) {
-  for (const auto& entry : state.details.value("vms", nlohmann::json::array()))
-    if (entry.value("name", "") == vm) return entry;
+Result<VmRecord> find_vm(const RunState& state, const std::string& vm) {
+  if (const VmRecord* record = state.find_vm(vm)) return *record;
   return make_error("constellation " + state.run_id + " has no VM " + quote(vm));
 }
 
-// A TCP connection made from inside the namespace, on a thread that
-// entered it, so the harness itself stays where it is.
-Result<int> connect_in_netns(const std::string& netns, const std::string& address, int port) {
-  auto ns = net::open_netns_fd(netns);
+Result<std::unique_ptr<LibsshClient>> ssh_to(const RunState& state, const VmRecord& vm) {
+  auto ns = net::open_netns_fd(state.netns);
   if (!ns) return ns.error();
-  Result<int> out = make_error("cannot enter " + netns);
-  std::thread worker([&] {
-    if (net::enter_netns(ns->get()) != 0) return;
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in target{};
-    target.sin_family = AF_INET;
-    target.sin_port = htons(static_cast<uint16_t>(port));
-    ::inet_pton(AF_INET, address.c_str(), &target.sin_addr);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&target), sizeof target) == 0) out = fd;
-    else {
-      out = make_error("connect to " + address + ": " + std::strerror(errno));
-      ::close(fd);
-    }
-  });
-  worker.join();
-  return out;
-}
-
-Result<std::unique_ptr<LibsshClient>> ssh_to(const RunState& state, const nlohmann::json& vm) {
   SshTarget target;
-  target.host = vm.value("mgmt", "");
-  target.user = vm.value("user", "root");
-  target.private_key_file = state.details.value("client_key", "");
-  target.pinned_host_key = vm.value("host_key", "");
-  std::string netns = state.netns, address = target.host;
-  target.connect_socket = [netns, address] { return connect_in_netns(netns, address, 22); };
+  target.host = vm.management_address;
+  target.user = vm.user;
+  target.private_key_file = state.client_key;
+  target.pinned_host_key = vm.host_key;
+  auto ns_fd = std::make_shared<Fd>(std::move(*ns));
+  std::string address = target.host;
+  target.connect_socket = [ns_fd, address]() -> Result<int> {
+    auto socket = net::connect_tcp_inside(ns_fd->get(), address, 22, std::chrono::seconds(10));
+    if (!socket) return socket.error();
+    return socket->release();
+  };
   return LibsshClient::connect(target);
 }
 
 struct Target {
   RunState state;
-  nlohmann::json vm;
+  VmRecord vm;
 };
 
 Result<Target> target_of(const Options& options, std::size_t operands, const std::string& usage) {
@@ -163,13 +143,13 @@ int command_pull(const Options& options) {
 int command_connect(const Options& options) {
   auto target = target_of(options, 2, "meros-test connect SCENARIO VM");
   if (!target) return fail("connect", target.error().message, exit_code::usage);
-  std::string address = target->vm.value("mgmt", "");
+  const std::string& address = target->vm.management_address;
   fs::path known_hosts = fs::temp_directory_path() / ("meros-known-hosts-" + target->state.run_id);
-  std::ofstream(known_hosts) << address << " " << public_key_core(target->vm.value("host_key", "")) << "\n";
+  std::ofstream(known_hosts) << address << " " << public_key_core(target->vm.host_key) << "\n";
   std::vector<std::string> argv = {"nsenter", "--net=" + net::netns_path(target->state.netns).string(), "--", "ssh", "-F", "/dev/null",
-                                   "-i", target->state.details.value("client_key", ""), "-o", "IdentitiesOnly=yes",
+                                   "-i", target->state.client_key, "-o", "IdentitiesOnly=yes",
                                    "-o", "UserKnownHostsFile=" + known_hosts.string(), "-o", "GlobalKnownHostsFile=/dev/null",
-                                   "-o", "StrictHostKeyChecking=yes", target->vm.value("user", "root") + "@" + address};
+                                   "-o", "StrictHostKeyChecking=yes", target->vm.user + "@" + address};
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
@@ -184,7 +164,7 @@ int command_down(const Options& options) {
   if (!state) return fail("down", state.error().message, exit_code::usage);
   // A run holding a failed scenario (--keep-on-failure) lets it go and
   // carries on; an `up` constellation's daemon ends on SIGTERM.
-  bool kept = state->details.value("kept_for_inspection", false);
+  bool kept = state->kept_for_inspection;
   if (!kept || !request_release(run_state_dir(), state->run_id)) ::kill(state->owner.pid, SIGTERM);
   // Down means gone: the state file removed and, for `up`, its owner exited
   // (it removes the run's work directory last).

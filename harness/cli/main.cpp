@@ -26,7 +26,9 @@ int dispatch(const meros::Options& options) {
       {"push", meros::command_push},   {"pull", meros::command_pull},
       {"schema", meros::command_schema}, {"init", meros::command_init}};
   auto it = commands.find(options.command);
-  return it == commands.end() ? meros::command_not_implemented(options) : it->second(options);
+  // parse_options accepts only the subcommands listed here.
+  if (it == commands.end()) throw meros::FatalError("no handler for the subcommand " + options.command);
+  return it->second(options);
 }
 
 }  // namespace

@@ -31,13 +31,6 @@ Result<Shard> parse_shard(const std::string& text) {
   return Shard{*index, *count};
 }
 
-Result<Accel> parse_accel(const std::string& text) {
-  if (text == "auto") return Accel::automatic;
-  if (text == "kvm") return Accel::kvm;
-  if (text == "tcg") return Accel::tcg;
-  return make_error("--accel expects auto, kvm or tcg, got " + quote(text));
-}
-
 Result<double> parse_multiplier(const std::string& text) {
   try {
     std::size_t used = 0;
@@ -84,7 +77,7 @@ const std::map<std::string, ValueSetter>& value_options() {
       {"--json", [](Options& o, const std::string& v) -> Status { o.json = v; return {}; }},
       {"--artifacts", [](Options& o, const std::string& v) -> Status { o.artifacts = v; return {}; }},
       {"--accel", [](Options& o, const std::string& v) -> Status {
-         auto a = parse_accel(v);
+         auto a = vm::parse_accel_request(v);
          if (!a) return a.error();
          o.accel = *a;
          return {};

@@ -7,16 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "runner/selection.h"
 #include "util/result.h"
+#include "vm/accel.h"
 
 namespace meros {
 
-enum class Accel { automatic, kvm, tcg };
-
-struct Shard {
-  int index = 1;  // 1-based
-  int count = 1;
-};
 
 struct Options {
   std::string command = "run";
@@ -30,7 +26,7 @@ struct Options {
   std::vector<std::string> tags;      // --tags; "!tag" excludes
   std::optional<std::filesystem::path> junit, json, artifacts;
   bool keep_on_failure = false;
-  Accel accel = Accel::automatic;
+  vm::AccelRequest accel = vm::AccelRequest::automatic;
   std::optional<std::filesystem::path> cache_dir;
   std::optional<double> timeout_multiplier;  // unset: automatic (x3 under TCG)
   int verbosity = 0;
@@ -39,10 +35,6 @@ struct Options {
   bool prune = false;
   bool cache_key = false;  // print the CI cache key of the scenarios' fixtures
   std::vector<std::string> kernels, images;
-};
-
-struct UsageError {
-  std::string message;
 };
 
 const std::vector<std::string>& subcommands();

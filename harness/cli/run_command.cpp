@@ -11,11 +11,13 @@
 
 #include "cli/commands.h"
 #include "cli/console_reporter.h"
+#include "fixture/ssh_keys.h"
 #include "report/github.h"
 #include "report/write_reports.h"
 #include "runner/run_state.h"
 #include "runner/scenario_runner.h"
 #include "util/exit_codes.h"
+#include "util/signals.h"
 #include "vm/accel.h"
 
 #ifndef MEROS_VERSION
@@ -24,20 +26,6 @@
 
 namespace meros {
 namespace {
-
-std::atomic<int> g_interrupted{0};
-
-void on_signal(int signal) {
-  if (g_interrupted.exchange(signal) != 0) _exit(signal == SIGINT ? exit_code::interrupted_int : exit_code::interrupted_term);
-}
-
-void install_signal_handlers() {
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-}
 
 // One line a step; failures with their message and evidence.
 class ConsoleStepPrinter : public StepPrinter {
@@ -94,17 +82,61 @@ RunReport new_report(const RunSettings& settings, const Options& options) {
                        {"run_id", settings.run_id},
                        {"accel", std::string(vm::to_string(settings.accel.accel))},
                        {"accel_reason", settings.accel.reason},
-                       {"timeout_multiplier", std::to_string(settings.timeout_multiplier)},
+                       {"timeout_multiplier", std::to_string(settings.timeouts.multiplier)},
                        {"jobs", std::to_string(options.jobs)}};
   return report;
 }
 
-std::vector<SuiteResult> run_all(const std::vector<SelectedScenario>& selected, const RunSettings& settings,
-                                 RunServices& services, int jobs) {
+SuiteResult errored_suite(const Scenario& scenario, const std::string& message) {
+  SuiteResult suite;
+  suite.name = scenario.name;
+  suite.path = scenario.display_path;
+  CaseResult c;
+  c.name = "scenario";
+  c.classname = scenario.name;
+  c.status = CaseStatus::errored;
+  c.message = message;
+  suite.cases.push_back(c);
+  return suite;
+}
+
+// The fixtures stage: every recipe the scenarios use, found or built once,
+// serially, before any scenario starts.
+std::vector<Result<ScenarioFixtures>> resolve_all(const std::vector<SelectedScenario>& selected, FixtureStore& store,
+                                                  ProcessRunner& runner, int verbosity) {
+  FileHashCache hashes(store.file_hash_cache());
+  ConsoleReporter reporter(verbosity);
+  BuildContext context{store, runner, hashes, reporter, static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))};
+  std::vector<Result<ScenarioFixtures>> fixtures;
+  auto key = ensure_client_key(store.keys_dir());
+  if (!key) {
+    for (std::size_t i = 0; i < selected.size(); ++i) fixtures.push_back(make_error("client key: " + key.error().message));
+    return fixtures;
+  }
+  std::vector<const Scenario*> scenarios;
+  for (const auto& s : selected) scenarios.push_back(&s.scenario);
+  ResolvedRecipes resolved = resolve_recipes(recipes_used(scenarios), context);
+  for (const auto& s : selected) fixtures.push_back(fixtures_of(s.scenario, resolved, key->private_key));
+  return fixtures;
+}
+
+// One worker a job; each takes the next scenario. run_scenario turns every
+// failure into the suite; the catch is the last line against a harness bug
+// reaching std::thread (std::terminate: no teardown, no report).
+std::vector<SuiteResult> run_all(const std::vector<SelectedScenario>& selected, const std::vector<Result<ScenarioFixtures>>& fixtures,
+                                 const RunSettings& settings, RunServices& services, int jobs) {
   std::vector<SuiteResult> suites(selected.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
-    for (std::size_t i; (i = next++) < selected.size();) suites[i] = run_scenario(selected[i], settings, services);
+    for (std::size_t i; (i = next++) < selected.size();) {
+      try {
+        suites[i] = run_scenario(selected[i], fixtures[i], settings, services);
+      } catch (const std::exception& e) {
+        suites[i] = errored_suite(selected[i].scenario, std::string("internal error: ") + e.what());
+      } catch (...) {
+        suites[i] = errored_suite(selected[i].scenario, "internal error: an unknown exception");
+      }
+    }
   };
   std::vector<std::thread> workers;
   for (int j = 0; j < std::max(1, std::min<int>(jobs, static_cast<int>(selected.size()))); ++j) workers.emplace_back(worker);
@@ -124,16 +156,15 @@ void print_summary(const RunReport& report, const fs::path& junit, const fs::pat
 // The settings every command that boots VMs shares; prints the choice.
 Result<RunSettings> prepare_settings(const Options& options, const FixtureStore& store) {
   if (Status safe = check_store_safety(store.root()); !safe) return safe.error();
-  auto request = options.accel == Accel::kvm ? vm::AccelRequest::kvm : options.accel == Accel::tcg ? vm::AccelRequest::tcg : vm::AccelRequest::automatic;
-  auto accel = vm::detect_accel(request);
+  auto accel = vm::detect_accel(options.accel);
   if (!accel) return accel.error();
   RunSettings settings;
   settings.run_id = new_run_id();
   settings.accel = *accel;
-  settings.timeout_multiplier = options.timeout_multiplier.value_or(accel->accel == vm::Accel::tcg ? 3.0 : 1.0);
+  settings.timeouts.multiplier = options.timeout_multiplier.value_or(accel->accel == vm::Accel::tcg ? 3.0 : 1.0);
   settings.artifacts_root = fs::absolute(options.artifacts.value_or(fs::path("reports") / settings.run_id));
   settings.work_root = store.root() / "runs" / settings.run_id;
-  settings.interrupted = &g_interrupted;
+  settings.interrupted = &stop_signal();
   settings.keep_on_failure = options.keep_on_failure;
   return settings;
 }
@@ -152,11 +183,10 @@ Result<RunSettings> prepare_settings(const Options& options, const FixtureStore&
   sigaddset(&stop_signals, SIGINT);
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   SystemProcessRunner runner;
-  FileHashCache hashes(store.file_hash_cache());
-  ConsoleReporter reporter(1);
   ConsoleStepPrinter printer(1);
-  RunServices services{store, runner, hashes, reporter, printer};
-  Status held = hold_scenario(selected, settings, services, [&](const std::string& state_id) {
+  RunServices services{runner, printer};
+  auto fixtures = resolve_all({selected}, store, runner, 1);
+  Status held = hold_scenario(selected, fixtures[0], settings, services, [&](const std::string& state_id) {
     std::string line = "ready " + state_id + "\n";
     (void)!::write(ready_fd, line.data(), line.size());
     ::close(ready_fd);
@@ -236,7 +266,7 @@ int command_run(const Options& options) {
     std::cerr << diagnostics.sorted().size() << " error(s); nothing was started\n";
     return exit_code::usage;
   }
-  auto selected = select_scenarios(std::move(scenarios), options);
+  auto selected = select_scenarios(std::move(scenarios), selection_of(options));
   if (selected.empty()) {
     std::cerr << "meros-test: no scenario matches the selection\n";
     return exit_code::usage;
@@ -254,15 +284,15 @@ int command_run(const Options& options) {
   RunSettings settings = *prepared;
   const vm::AccelChoice* accel = &settings.accel;
   std::cout << "meros-test run " << settings.run_id << ": " << selected.size() << " scenario(s), accel "
-            << vm::to_string(accel->accel) << " (" << accel->reason << "), timeouts x" << settings.timeout_multiplier << "\n";
-  install_signal_handlers();
+            << vm::to_string(accel->accel) << " (" << accel->reason << "), timeouts x" << settings.timeouts.multiplier << "\n";
+  start_signal_thread();
   SystemProcessRunner runner;
-  FileHashCache hashes(store.file_hash_cache());
-  ConsoleReporter reporter(options.verbosity);
   ConsoleStepPrinter printer(options.verbosity);
-  RunServices services{store, runner, hashes, reporter, printer};
+  RunServices services{runner, printer};
   RunReport report = new_report(settings, options);
-  report.suites = run_all(selected, settings, services, options.jobs);
+  // The stages, in order: fixtures for every scenario, then the scenarios.
+  auto fixtures = resolve_all(selected, store, runner, options.verbosity);
+  report.suites = run_all(selected, fixtures, settings, services, options.jobs);
   std::error_code ec;
   fs::remove_all(settings.work_root, ec);
   fs::path junit = options.junit.value_or(settings.artifacts_root / "junit.xml");
@@ -271,7 +301,7 @@ int command_run(const Options& options) {
   if (auto written = write_reports(report, junit, json, html); !written) std::cerr << "meros-test: " << written.error().message << "\n";
   if (auto published = publish_to_github(report, std::cout); !published) std::cerr << "meros-test: " << published.error().message << "\n";
   print_summary(report, junit, html);
-  if (int signal = g_interrupted.load()) return signal == SIGINT ? exit_code::interrupted_int : exit_code::interrupted_term;
+  if (int signal = stop_signal().load()) return interrupted_exit_code(signal);
   return all_passed(count_cases(report)) ? exit_code::passed : exit_code::test_failed;
 }
 

@@ -89,7 +89,7 @@ Result<ProbeRequest> parse_batch_line(std::string_view line) {
 }
 
 std::string batch_line(const ProbeRequest& request) {
-  return to_string(request.proto) + " " + request.address + " " + std::to_string(request.port) + " " +
+  return std::string(to_string(request.proto)) + " " + request.address + " " + std::to_string(request.port) + " " +
          std::to_string(request.timeout.count());
 }
 

@@ -17,7 +17,7 @@ namespace {
 constexpr int kBurst = 64;
 
 std::string describe(const ListenSpec& spec) {
-  return to_string(spec.proto) + " port " + std::to_string(spec.port);
+  return std::string(to_string(spec.proto)) + " port " + std::to_string(spec.port);
 }
 
 Status set_flag(int fd, int level, int option, int value) {

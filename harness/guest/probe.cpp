@@ -56,15 +56,6 @@ std::vector<Result<ProbeOutcome>> probe_all(const std::vector<ProbeRequest>& req
   return results;
 }
 
-std::string to_string(Proto proto) {
-  switch (proto) {
-    case Proto::tcp: return "tcp";
-    case Proto::udp: return "udp";
-    case Proto::icmp: return "icmp";
-  }
-  return "?";
-}
-
 std::string to_string(Observed observed) {
   switch (observed) {
     case Observed::open: return "open";

@@ -8,11 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "util/proto.h"
 #include "util/result.h"
 
 namespace meros::guest {
 
-enum class Proto { tcp, udp, icmp };
+using meros::Proto;
 
 // What came back. `refused` is an active refusal from the target's stack
 // (TCP RST, ICMP port unreachable); `unreachable` is any other ICMP error or
@@ -44,7 +45,6 @@ Result<ProbeOutcome> probe(const ProbeRequest& request);
 // Runs all probes concurrently; results are in request order.
 std::vector<Result<ProbeOutcome>> probe_all(const std::vector<ProbeRequest>& requests);
 
-std::string to_string(Proto proto);
 std::string to_string(Observed observed);
 Result<Proto> parse_proto(std::string_view text);
 Result<Observed> parse_observed(std::string_view text);

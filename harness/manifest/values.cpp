@@ -191,15 +191,6 @@ Result<Mac> parse_mac(std::string_view text) {
   return mac;
 }
 
-std::string_view to_string(Proto p) {
-  switch (p) {
-    case Proto::tcp: return "tcp";
-    case Proto::udp: return "udp";
-    case Proto::icmp: return "icmp";
-  }
-  return "?";
-}
-
 std::optional<Proto> parse_proto(std::string_view text) {
   if (text == "tcp") return Proto::tcp;
   if (text == "udp") return Proto::udp;

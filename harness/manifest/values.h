@@ -9,11 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "util/duration.h"
+#include "util/proto.h"
 #include "util/result.h"
 
 namespace meros {
-
-using Duration = std::chrono::milliseconds;
 
 // "500ms", "30s", "10m", "1h", "1m30s". A bare number is refused: its unit
 // would be a guess.
@@ -63,8 +63,6 @@ struct Mac {
 // "52:54:00:12:34:56"; must be a unicast address.
 Result<Mac> parse_mac(std::string_view text);
 
-enum class Proto { tcp, udp, icmp };
-std::string_view to_string(Proto p);
 std::optional<Proto> parse_proto(std::string_view text);
 
 struct PortProto {

@@ -1,6 +1,9 @@
 #include "net/netns.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -232,6 +235,30 @@ Status NetworkNamespace::remove() {
   Status status = unpin(path());
   name_.clear();
   return status;
+}
+
+Result<Fd> connect_tcp_inside(int netns_fd, std::string_view address, int port, std::chrono::milliseconds timeout) {
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_port = htons(static_cast<uint16_t>(port));
+  std::string where = std::string(address) + ":" + std::to_string(port);
+  if (::inet_pton(AF_INET, std::string(address).c_str(), &target.sin_addr) != 1) return make_error("not an IPv4 address: " + where);
+  Fd socket;
+  int error = 0;
+  std::thread([&] {
+    if ((error = enter_netns(netns_fd)) == 0 && !(socket = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0))).valid())
+      error = errno;
+  }).join();
+  if (error != 0) return sys_error("cannot open a socket in the scenario's namespace", error);
+  if (::connect(socket.get(), reinterpret_cast<sockaddr*>(&target), sizeof target) != 0 && errno != EINPROGRESS)
+    return sys_error("connect to " + where, errno);
+  pollfd pfd{socket.get(), POLLOUT, 0};
+  socklen_t length = sizeof error;
+  int ready = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
+  if (ready != 1 || ::getsockopt(socket.get(), SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0)
+    return make_error("no answer from " + where + (error != 0 ? std::string(": ") + std::strerror(error) : std::string()));
+  ::fcntl(socket.get(), F_SETFL, ::fcntl(socket.get(), F_GETFL) & ~O_NONBLOCK);
+  return socket;
 }
 
 }  // namespace meros::net

@@ -4,6 +4,7 @@
 // for the harness's own sockets, and a descriptor for child processes.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -39,6 +40,12 @@ std::vector<std::string> list_netns(std::string_view prefix = "");
 // Unpins a namespace by name (like `ip netns delete`): for leftovers of a
 // killed run. Removing one that does not exist is not an error.
 Status remove_netns(std::string_view name);
+
+// A TCP connection to address:port made inside the namespace netns_fd
+// refers to (NetworkNamespace::fd(), open_netns_fd()), or an Error after
+// timeout. The socket is created on a short-lived thread that enters the
+// namespace, so the caller's thread stays where it is.
+Result<Fd> connect_tcp_inside(int netns_fd, std::string_view address, int port, std::chrono::milliseconds timeout);
 
 // One named network namespace, created by the harness and removed when this
 // object is destroyed (or by remove()). Move-only; the run's cleanup stack

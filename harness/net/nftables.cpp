@@ -215,10 +215,4 @@ std::string rule_counters_json(const std::vector<RuleCounter>& counters) {
   return out.dump(2);
 }
 
-Result<std::string> list_ruleset(const NetworkNamespace& ns) {
-  auto nftables = NamespaceNftables::open(ns);
-  if (!nftables) return nftables.error();
-  return (*nftables)->list_ruleset(ListFormat::text);
-}
-
 }  // namespace meros::net

@@ -91,7 +91,4 @@ Result<std::vector<RuleCounter>> read_rule_counters(Nftables& nftables, std::str
 // [{"chain":..,"handle":..,"comment":..,"packets":..,"bytes":..}, ...]
 std::string rule_counters_json(const std::vector<RuleCounter>& counters);
 
-// `nft list ruleset` of a namespace, counters included, for the artifacts.
-Result<std::string> list_ruleset(const NetworkNamespace& ns);
-
 }  // namespace meros::net

@@ -32,10 +32,14 @@ Status check_policy_present(Nftables& nftables, const Policy& policy) {
 
 Result<ScenarioNetwork> ScenarioNetwork::start(const Scenario& scenario, std::string_view run_id,
                                                const NetworkOptions& options) {
-  ScenarioNetwork network;
   auto topology = plan_topology(scenario, run_id);
   if (!topology) return topology.error();
-  network.topology_ = std::move(*topology);
+  return start(scenario, std::move(*topology), options);
+}
+
+Result<ScenarioNetwork> ScenarioNetwork::start(const Scenario& scenario, Topology topology, const NetworkOptions& options) {
+  ScenarioNetwork network;
+  network.topology_ = std::move(topology);
   network.policy_ = plan_policy(scenario, network.topology_);
   auto ns = NetworkNamespace::create(network.topology_.namespace_name);
   if (!ns) return ns.error();

@@ -26,6 +26,8 @@ class ScenarioNetwork {
   // loads host.firewall. On failure nothing is left behind.
   static Result<ScenarioNetwork> start(const Scenario& scenario, std::string_view run_id,
                                        const NetworkOptions& options = {});
+  // The same for a topology planned beforehand (plan_topology).
+  static Result<ScenarioNetwork> start(const Scenario& scenario, Topology topology, const NetworkOptions& options = {});
 
   ScenarioNetwork(ScenarioNetwork&&) noexcept = default;
   ScenarioNetwork& operator=(ScenarioNetwork&&) = delete;

@@ -43,14 +43,30 @@ ProcessIdentity identity_from(const nlohmann::json& j) {
   return {j.value("pid", 0), j.value("start_time", 0ull)};
 }
 
+nlohmann::json vm_json(const VmRecord& vm) {
+  return {{"name", vm.name}, {"mgmt", vm.management_address}, {"addresses", vm.addresses}, {"user", vm.user}, {"host_key", vm.host_key}};
+}
+
+VmRecord vm_from(const nlohmann::json& j) {
+  return {j.at("name").get<std::string>(), j.at("mgmt").get<std::string>(), j.value("addresses", ""), j.value("user", "root"),
+          j.value("host_key", "")};
+}
+
 }  // namespace
 
+const VmRecord* RunState::find_vm(const std::string& name) const {
+  for (const auto& vm : vms)
+    if (vm.name == name) return &vm;
+  return nullptr;
+}
+
 nlohmann::json RunState::to_json() const {
-  nlohmann::json processes_json = nlohmann::json::array();
+  nlohmann::json processes_json = nlohmann::json::array(), vms_json = nlohmann::json::array();
   for (const auto& p : processes) processes_json.push_back(identity_json(p));
+  for (const auto& vm : vms) vms_json.push_back(vm_json(vm));
   return {{"run_id", run_id}, {"scenario", scenario}, {"scenario_path", scenario_path}, {"mode", mode},
-          {"owner", identity_json(owner)}, {"created_at", created_at}, {"netns", netns},
-          {"processes", processes_json}, {"paths", paths}, {"details", details}};
+          {"kept_for_inspection", kept_for_inspection}, {"owner", identity_json(owner)}, {"created_at", created_at},
+          {"netns", netns}, {"processes", processes_json}, {"paths", paths}, {"client_key", client_key}, {"vms", vms_json}};
 }
 
 Result<RunState> RunState::from_json(const nlohmann::json& json) {
@@ -60,12 +76,14 @@ Result<RunState> RunState::from_json(const nlohmann::json& json) {
     state.scenario = json.value("scenario", "");
     state.scenario_path = json.value("scenario_path", "");
     state.mode = json.value("mode", "test");
+    state.kept_for_inspection = json.value("kept_for_inspection", false);
     state.owner = identity_from(json.at("owner"));
     state.created_at = json.value("created_at", "");
     state.netns = json.value("netns", "");
     for (const auto& p : json.value("processes", nlohmann::json::array())) state.processes.push_back(identity_from(p));
     state.paths = json.value("paths", std::vector<std::string>{});
-    state.details = json.value("details", nlohmann::json::object());
+    state.client_key = json.value("client_key", "");
+    for (const auto& vm : json.value("vms", nlohmann::json::array())) state.vms.push_back(vm_from(vm));
     return state;
   } catch (const std::exception& e) {
     return make_error(std::string("damaged run-state file: ") + e.what());

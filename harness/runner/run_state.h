@@ -27,18 +27,30 @@ std::optional<unsigned long long> process_start_time(int pid);
 ProcessIdentity current_process();
 bool is_alive(const ProcessIdentity& process);
 
+// One VM of a running scenario, as the lifecycle commands reach it.
+struct VmRecord {
+  std::string name;
+  std::string management_address;  // the guest's end of its management link, inside netns
+  std::string addresses;           // "bridge=address ..." for status
+  std::string user = "root";
+  std::string host_key;            // pinned by exec, connect, push and pull
+};
+
 struct RunState {
   std::string run_id;
   std::string scenario;        // its name
   std::string scenario_path;   // manifest, absolute
   std::string mode = "test";   // "test" (a run) or "up" (a constellation left running)
+  bool kept_for_inspection = false;  // a failed run held by --keep-on-failure until `down`
   ProcessIdentity owner;
   std::string created_at;      // ISO 8601
   std::string netns;           // the scenario's namespace
   std::vector<ProcessIdentity> processes;  // QEMU and helpers, killed by process group
   std::vector<std::string> paths;          // overlay and temp directories to remove
-  nlohmann::json details = nlohmann::json::object();  // VMs, addresses, artifacts: for status/connect
+  std::string client_key;                  // the private key every VM trusts
+  std::vector<VmRecord> vms;
 
+  const VmRecord* find_vm(const std::string& name) const;
   nlohmann::json to_json() const;
   static Result<RunState> from_json(const nlohmann::json& json);
 };

@@ -45,22 +45,22 @@ std::vector<bool> tests_selected(const Scenario& scenario, const std::vector<std
 
 }  // namespace
 
-std::vector<SelectedScenario> select_scenarios(std::vector<Scenario> scenarios, const Options& options) {
+std::vector<SelectedScenario> select_scenarios(std::vector<Scenario> scenarios, const Selection& selection) {
   std::vector<SelectedScenario> selected;
   for (auto& scenario : scenarios) {
-    if (!matches_tags(scenario, options.tags)) continue;
-    std::vector<bool> run = tests_selected(scenario, options.patterns);
+    if (!matches_tags(scenario, selection.tags)) continue;
+    std::vector<bool> run = tests_selected(scenario, selection.patterns);
     bool any = std::find(run.begin(), run.end(), true) != run.end();
-    bool name_matches = options.patterns.empty() ||
-                        std::any_of(options.patterns.begin(), options.patterns.end(),
+    bool name_matches = selection.patterns.empty() ||
+                        std::any_of(selection.patterns.begin(), selection.patterns.end(),
                                     [&](const std::string& p) { return matches_pattern(scenario.name, p); });
     if (!any && !name_matches) continue;
     selected.push_back({std::move(scenario), std::move(run)});
   }
-  if (!options.shard) return selected;
+  if (!selection.shard) return selected;
   std::vector<SelectedScenario> shard;
   for (std::size_t i = 0; i < selected.size(); ++i)
-    if (static_cast<int>(i % options.shard->count) == options.shard->index - 1) shard.push_back(std::move(selected[i]));
+    if (static_cast<int>(i % selection.shard->count) == selection.shard->index - 1) shard.push_back(std::move(selected[i]));
   return shard;
 }
 

@@ -15,6 +15,7 @@
 
 #include "util/child_cgroup.h"
 #include "util/child_setup.h"
+#include "util/signals.h"
 
 namespace meros {
 namespace bp = boost::process;
@@ -105,6 +106,10 @@ Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
                   bp::start_dir = cwd.string(), (bp::std_out & bp::std_err) > out, bp::std_in < in,
                   setup, ec);
   if (ec) return make_error(describe_command(spec.argv) + ": cannot start: " + ec.message());
+  pid_t group = child.id();
+  track_group(group, GroupKind::helper);
+  // A stop request that came before the group was tracked reaches it here.
+  if (int signal = stop_signal().load()) ::kill(-group, signal == SIGINT ? SIGINT : SIGTERM);
   if (!spec.stdin_data.empty()) in << spec.stdin_data;
   in.flush();
   in.pipe().close();
@@ -114,7 +119,6 @@ Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
   std::optional<std::chrono::steady_clock::time_point> deadline;
   if (spec.timeout.count() > 0) deadline = std::chrono::steady_clock::now() + spec.timeout;
   ProcessResult result;
-  pid_t group = child.id();
   // What the program left in its group or its cgroup goes with it.
   auto kill_all = [&] {
     ::kill(-group, SIGKILL);
@@ -133,6 +137,7 @@ Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
   result.exit_code = WIFSIGNALED(native) ? 128 + WTERMSIG(native) : WEXITSTATUS(native);
   result.output = sink.finish();
   kill_all();
+  untrack_group(group);
   return result;
 }
 

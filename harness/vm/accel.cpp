@@ -56,7 +56,7 @@ Result<AccelRequest> parse_accel_request(std::string_view text) {
   if (text == "auto") return AccelRequest::automatic;
   if (text == "kvm") return AccelRequest::kvm;
   if (text == "tcg") return AccelRequest::tcg;
-  return make_error("--accel: expected auto, kvm or tcg, got " + quote(text));
+  return make_error("--accel expects auto, kvm or tcg, got " + quote(text));
 }
 
 Status QemuKvmProber::open_device() {

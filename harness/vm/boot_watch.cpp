@@ -5,6 +5,7 @@
 
 #include "manifest/values.h"
 #include "util/process.h"
+#include "util/signals.h"
 
 namespace meros::vm {
 namespace fs = std::filesystem;
@@ -113,6 +114,8 @@ Result<Duration> wait_for_boot(BootSignals& signals, const BootWait& wait, Clock
   std::optional<Clock::time_point> panic_at;
   std::string panic_reason;
   while (true) {
+    // The run is stopping: nobody will use this VM.
+    if (int signal = stop_signal().load()) return make_error("vm " + wait.vm + ": boot interrupted by " + signal_name(signal));
     // Exit status first, then the console: the lines written before the
     // exit are all read before the exit is judged.
     std::optional<int> exit_status = signals.exit_status();

@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "util/child_setup.h"
+#include "util/signals.h"
 #include "util/process.h"
 
 namespace meros::vm {
@@ -73,6 +74,7 @@ Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
   pid_t pid = child.id();
   // From here on the pid is ours to wait for, not Boost's.
   child.detach();
+  track_group(pid, GroupKind::machine);
   return ChildProcess(pid);
 }
 
@@ -82,13 +84,17 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
     kill_group();
+    if (pid_ > 0) untrack_group(pid_);
     pid_ = std::exchange(other.pid_, -1);
     status_ = other.status_;
   }
   return *this;
 }
 
-ChildProcess::~ChildProcess() { kill_group(); }
+ChildProcess::~ChildProcess() {
+  kill_group();
+  if (pid_ > 0) untrack_group(pid_);
+}
 
 bool ChildProcess::is_alive() { return pid_ > 0 && !exit_code(); }
 

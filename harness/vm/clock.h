@@ -4,9 +4,11 @@
 
 #include <chrono>
 
+#include "util/duration.h"
+
 namespace meros::vm {
 
-using Duration = std::chrono::milliseconds;
+using meros::Duration;
 
 class Clock {
  public:

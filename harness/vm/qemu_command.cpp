@@ -49,7 +49,6 @@ std::string meros_settings(const MachineSpec& spec) {
   for (const NicSpec& nic : spec.networks) add_interface(nic);
   if (spec.management) add_interface(*spec.management);
   if (spec.gateway) out += " meros.gw=" + spec.gateway->str();
-  if (spec.firewall) out += " meros.fw=" + *spec.firewall;
   return out;
 }
 

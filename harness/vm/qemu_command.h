@@ -41,7 +41,6 @@ struct MachineSpec {
   std::vector<NicSpec> networks;         // eth0, eth1, ...: QEMU devices net0, net1, ...
   std::optional<NicSpec> management;     // mgmt0: QEMU device "mgmt"
   std::optional<Ipv4> gateway;           // meros.gw
-  std::optional<std::string> firewall;   // meros.fw: the ruleset's path inside the guest
   std::string cmdline;                   // the user's, appended last
   std::vector<std::string> qemu_args;    // the user's, appended last
   std::filesystem::path console_log;     // the serial console

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <iostream>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +91,9 @@ class EndToEnd : public testing::Test {
     out_ = fs::path(MEROS_BINARY_DIR) / "e2e" / testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(out_);
     fs::create_directories(out_);
+    // Run-state files of this test only: gc and status see nothing of
+    // other runs on the machine.
+    ::setenv("MEROS_TEST_RUN_DIR", (out_ / "run").c_str(), 1);
     before_ = host_snapshot();
   }
   void TearDown() override {
@@ -109,6 +114,45 @@ class EndToEnd : public testing::Test {
       _exit(127);
     }
     return child;
+  }
+  // Waits up to `timeout` for the background run to exit; its wait status.
+  std::optional<int> wait_exit(pid_t child, std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(child, &status, WNOHANG) == child) return status;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    return std::nullopt;
+  }
+  // Until the run's VMs boot: its run state names them and a QEMU runs.
+  bool wait_for_booting() {
+    for (int i = 0; i < 600; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      if (meros("status").text.find("mgmt 100.127") != std::string::npos && run("pgrep qemu-system").exit_code == 0) return true;
+    }
+    return false;
+  }
+  // Sends signal to the background run: it must exit with 128 + signal
+  // within a few seconds (teardown included).
+  void expect_prompt_exit(pid_t child, int signal, const std::string& when) {
+    auto sent = std::chrono::steady_clock::now();
+    ::kill(child, signal);
+    auto status = wait_exit(child, std::chrono::seconds(60));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    ASSERT_TRUE(status) << "still running 60 s after signal " << signal << "\n" << read_file(out_ / "log");
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + signal) << read_file(out_ / "log");
+    EXPECT_LT(seconds, 10.0) << "from the signal to exit";
+    std::cout << "signal " << signal << " " << when << ": exited " << seconds << " s after it\n";
+  }
+  bool wait_for_log(const std::string& text) {
+    for (int i = 0; i < 1200; ++i) {
+      if (read_file(out_ / "log").find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return false;
   }
   void expect_valid_junit(const fs::path& junit) {
     auto lint = run("xmllint --noout --schema " + std::string(MEROS_SOURCE_DIR) + "/tests/testdata/junit/junit.xsd " + junit.string());
@@ -185,12 +229,7 @@ TEST_F(EndToEnd, KeptScenarioIsReleasedByDown) {
 // signal) and gc removes the namespace and overlays it left.
 TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
   pid_t child = meros_in_background("tests/e2e/failing --artifacts " + (out_ / "artifacts").string());
-  bool booting = false;
-  for (int i = 0; i < 600 && !booting; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    booting = meros("status").text.find("mgmt 100.127") != std::string::npos && run("pgrep -f meros-test.*qemu || pgrep qemu-system").exit_code == 0;
-  }
-  ASSERT_TRUE(booting) << read_file(out_ / "log");
+  ASSERT_TRUE(wait_for_booting()) << read_file(out_ / "log");
   ::kill(child, SIGKILL);
   ::waitpid(child, nullptr, 0);
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -226,6 +265,64 @@ TEST_F(EndToEnd, DownTakesThePathGivenToUpAndLeavesNoRunsDirectory) {
   EXPECT_EQ(run.exit_code, 0) << run.text;
   ASSERT_TRUE(std::regex_search(run.text, match, std::regex("meros-test run ([0-9a-f]+):"))) << run.text;
   EXPECT_FALSE(fs::exists(store_root() / "runs" / std::string(match[1]))) << "the run left runs/" << match[1];
+}
+
+// The run-state record exists before any host resource: a SIGKILL the
+// moment the namespace appears still leaves gc all it needs.
+TEST_F(EndToEnd, SigkillRightAfterTheNamespaceAppearsThenGcLeavesNothing) {
+  std::set<std::string> before;
+  std::error_code none;
+  for (const auto& entry : fs::directory_iterator("/run/netns", none)) before.insert(entry.path().filename());
+  pid_t child = meros_in_background("tests/e2e/failing --artifacts " + (out_ / "artifacts").string());
+  bool appeared = false;
+  for (int i = 0; i < 60'000 && !appeared; ++i) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator("/run/netns", ec))
+      if (entry.path().filename().string().starts_with("meros-") && !before.count(entry.path().filename())) appeared = true;
+    if (!appeared) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_TRUE(appeared) << read_file(out_ / "log");
+  auto gc = meros("gc");
+  EXPECT_EQ(gc.exit_code, 0) << gc.text;
+  EXPECT_NE(gc.text.find("1 run(s) removed"), std::string::npos) << gc.text;
+  EXPECT_NE(gc.text.find("removed network namespace meros-"), std::string::npos) << gc.text;
+}
+
+// SIGINT while the VMs boot: the boot wait stops, everything is torn
+// down, the report says which cases were not run, exit 130, promptly.
+TEST_F(EndToEnd, SigintDuringBootTearsDownAndReports) {
+  fs::path junit = out_ / "junit.xml";
+  pid_t child = meros_in_background("tests/e2e/failing --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  ASSERT_TRUE(wait_for_booting()) << read_file(out_ / "log");
+  expect_prompt_exit(child, SIGINT, "during boot");
+  std::istringstream lines(junit_summary(junit));
+  std::string first, line;
+  std::getline(lines, first);
+  EXPECT_TRUE(first.starts_with("scenario setup | errored | vm ") && first.ends_with(": boot interrupted by SIGINT")) << first;
+  int skipped = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_TRUE(line.ends_with("| skipped | not run: interrupted (SIGINT)")) << line;
+    ++skipped;
+  }
+  EXPECT_EQ(skipped, 12);
+  expect_valid_junit(junit);
+}
+
+// SIGTERM while a step runs in the guest: the step stops at once and is
+// reported as interrupted, the rest as not run, exit 143.
+TEST_F(EndToEnd, SigtermDuringALongStepTearsDownAndReports) {
+  fs::path junit = out_ / "junit.xml";
+  pid_t child = meros_in_background("-v tests/e2e/long-step --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  ASSERT_TRUE(wait_for_log("vm: ready in")) << read_file(out_ / "log");
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // the long step is running by now
+  expect_prompt_exit(child, SIGTERM, "during a step");
+  EXPECT_EQ(junit_summary(junit),
+            "long step | skipped | interrupted (SIGTERM) while running\n"
+            "after | skipped | not run: interrupted (SIGTERM)\n")
+      << read_file(out_ / "log");
+  expect_valid_junit(junit);
 }
 
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {

@@ -337,7 +337,7 @@ struct Row {
 };
 
 std::string describe(const Row& row) {
-  return row.from + " -> " + row.to + " " + guest::to_string(row.proto) + (row.proto == guest::Proto::icmp ? "" : "/" + std::to_string(row.port)) +
+  return row.from + " -> " + row.to + " " + std::string(to_string(row.proto)) + (row.proto == guest::Proto::icmp ? "" : "/" + std::to_string(row.port)) +
          " (" + row.why + ")";
 }
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.h"
+#include "manifest/loading.h"
 #include "manifest/diagnostics.h"
 
 namespace fs = std::filesystem;

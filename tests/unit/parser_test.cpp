@@ -681,7 +681,7 @@ std::vector<std::string> names_of(const std::vector<SelectedScenario>& selected)
 }
 
 TEST(Selection, TagsIncludeAndExclude) {
-  Options options;
+  Selection options;
   options.tags = {"firewall"};
   EXPECT_EQ(names_of(select_scenarios(sample_scenarios(), options)), (std::vector<std::string>{"two-bridges", "router-firewall"}));
   options.tags = {"firewall", "!router"};
@@ -693,7 +693,7 @@ TEST(Selection, TagsIncludeAndExclude) {
 }
 
 TEST(Selection, PatternSelectsTestsOrWholeScenarios) {
-  Options options;
+  Selection options;
   options.patterns = {"policy"};
   auto selected = select_scenarios(sample_scenarios(), options);
   ASSERT_EQ(names_of(selected), (std::vector<std::string>{"two-bridges", "router-firewall"}));
@@ -712,7 +712,7 @@ TEST(Selection, PatternSelectsTestsOrWholeScenarios) {
 }
 
 TEST(Selection, ShardsSplitTheSelectionWithoutOverlap) {
-  Options options;
+  Selection options;
   std::vector<std::string> all;
   for (int k = 1; k <= 3; ++k) {
     options.shard = Shard{k, 3};
@@ -725,7 +725,7 @@ TEST(Selection, ShardsSplitTheSelectionWithoutOverlap) {
 }
 
 TEST(Selection, ShardsApplyAfterFilters) {
-  Options options;
+  Selection options;
   options.tags = {"firewall"};
   options.shard = Shard{2, 2};
   EXPECT_EQ(names_of(select_scenarios(sample_scenarios(), options)), (std::vector<std::string>{"router-firewall"}));
@@ -748,7 +748,7 @@ TEST(Options, DefaultsToRun) {
   EXPECT_EQ(o.arguments, (std::vector<std::string>{"scenarios/"}));
   EXPECT_EQ(o.jobs, 1);
   EXPECT_FALSE(o.shard);
-  EXPECT_EQ(o.accel, Accel::automatic);
+  EXPECT_EQ(o.accel, vm::AccelRequest::automatic);
   EXPECT_FALSE(o.timeout_multiplier);
   EXPECT_EQ(o.verbosity, 0);
   EXPECT_FALSE(o.keep_on_failure);
@@ -779,7 +779,7 @@ TEST(Options, ReadsEveryGlobalOption) {
   EXPECT_EQ(*o.json, fs::path("out.json"));
   EXPECT_EQ(*o.artifacts, fs::path("art"));
   EXPECT_TRUE(o.keep_on_failure);
-  EXPECT_EQ(o.accel, Accel::tcg);
+  EXPECT_EQ(o.accel, vm::AccelRequest::tcg);
   EXPECT_EQ(*o.cache_dir, fs::path("/tmp/cache"));
   EXPECT_DOUBLE_EQ(*o.timeout_multiplier, 2.5);
   EXPECT_EQ(o.verbosity, 4);
@@ -788,8 +788,8 @@ TEST(Options, ReadsEveryGlobalOption) {
 
 TEST(Options, ReadsFlagsAndShortForms) {
   EXPECT_EQ(parse_ok({"-j8"}).jobs, 8);
-  EXPECT_EQ(parse_ok({"--accel", "kvm"}).accel, Accel::kvm);
-  EXPECT_EQ(parse_ok({"--accel=auto"}).accel, Accel::automatic);
+  EXPECT_EQ(parse_ok({"--accel", "kvm"}).accel, vm::AccelRequest::kvm);
+  EXPECT_EQ(parse_ok({"--accel=auto"}).accel, vm::AccelRequest::automatic);
   EXPECT_TRUE(parse_ok({"--help"}).help);
   EXPECT_TRUE(parse_ok({"-h"}).help);
   EXPECT_TRUE(parse_ok({"--version"}).version);

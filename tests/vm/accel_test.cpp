@@ -84,7 +84,7 @@ TEST(Accel, ParsesTheOption) {
   EXPECT_EQ(*parse_accel_request("auto"), AccelRequest::automatic);
   EXPECT_EQ(*parse_accel_request("kvm"), AccelRequest::kvm);
   EXPECT_EQ(*parse_accel_request("tcg"), AccelRequest::tcg);
-  EXPECT_EQ(parse_accel_request("hvf").error().message, "--accel: expected auto, kvm or tcg, got 'hvf'");
+  EXPECT_EQ(parse_accel_request("hvf").error().message, "--accel expects auto, kvm or tcg, got 'hvf'");
   EXPECT_EQ(to_string(Accel::kvm), "kvm");
 }
 

@@ -80,7 +80,6 @@ TEST(QemuCommand, Q35WithKvmSeveralNicsAndModels) {
   spec.networks.push_back(nic("web-1", 0x03, "eth1", 0x0a001405, 24));  // 10.0.20.5/24
   spec.networks.back().model = "e1000";
   spec.root_device = "/dev/vda1";
-  spec.firewall = "/etc/meros/firewall.nft";
   spec.cmdline = "loglevel=7 quiet=0";
   auto argv = qemu_command(spec);
   ASSERT_TRUE(argv) << argv.error().message;
@@ -92,7 +91,7 @@ TEST(QemuCommand, Q35WithKvmSeveralNicsAndModels) {
        "-append", "console=ttyS0 root=/dev/vda1 rw init=/opt/meros/init quiet panic=-1 reboot=t meros.hostname=web "
                   "meros.if=52:54:00:12:34:01,eth0,10.0.10.21/24 meros.if=52:54:00:12:34:03,eth1,10.0.20.5/24 "
                   "meros.if=52:54:00:12:34:02,mgmt0,100.127.0.2/30 meros.gw=10.0.10.1 "
-                  "meros.fw=/etc/meros/firewall.nft loglevel=7 quiet=0",
+                  "loglevel=7 quiet=0",
        "-drive", "id=root,if=none,format=qcow2,cache=unsafe,file=/run/meros/r1/web.qcow2",
        "-device", "virtio-blk-pci,drive=root",
        "-device", "virtio-rng-pci",
