@@ -179,6 +179,13 @@ std::string row_name(const TestStep& step, const ReachCheck& check) {
          std::string(to_string(check.expect));
 }
 
+std::vector<std::string> case_names(const TestStep& step) {
+  if (step.kind != StepKind::matrix) return {step.name};
+  std::vector<std::string> names;
+  for (const auto& check : step.checks) names.push_back(row_name(step, check));
+  return names;
+}
+
 Result<ProbeRoute> route_check(const ReachCheck& check, const net::Topology& topology) {
   ProbeRoute route;
   route.from_host = check.from.kind == Endpoint::Kind::host;

@@ -98,6 +98,11 @@ Result<ProbeRoute> route_check(const ReachCheck& check, const net::Topology& top
 // The testcase name of a check: the step's for reach, with the row for a matrix.
 std::string row_name(const TestStep& step, const ReachCheck& check);
 
+// The testcase names a step reports, run or not: one a matrix row, else the
+// step's own. A step that is skipped keeps the same names, so a report's set
+// of testcases does not depend on how far a run got.
+std::vector<std::string> case_names(const TestStep& step);
+
 Result<Plan> plan_scenario(const SelectedScenario& selected, const ScenarioFixtures& fixtures, net::Topology topology,
                            const RunSettings& settings);
 

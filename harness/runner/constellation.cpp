@@ -275,6 +275,7 @@ class Constellation::Parts : public Testbed {
       auto ready = running->machine->wait_ready(port_open, boot);
       if (!ready) return ready.error();
       log_.progress(vm.name() + ": ready in " + std::to_string(ready->count()) + " ms");
+      if (log_.ready) log_.ready(vm.name(), std::chrono::duration_cast<std::chrono::milliseconds>(*ready));
     }
     return {};
   }

@@ -7,6 +7,7 @@
 // failure. Steps reach the VMs only through testbed().
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -23,6 +24,8 @@ namespace meros {
 struct ConstellationLog {
   std::function<void(const std::string&)> progress;
   std::function<void(const std::string&)> failure;
+  // A VM answered on SSH, `boot` after its QEMU started (the report's timeline).
+  std::function<void(const std::string& vm, std::chrono::milliseconds boot)> ready;
 };
 
 class Constellation {

@@ -88,7 +88,11 @@ class ScenarioRun {
               services_.printer.line(suite_.name, text, false);
               suite_.system_out += text + "\n";
             },
-            [this](const std::string& text) { suite_.system_err += text + "\n"; }};
+            [this](const std::string& text) { suite_.system_err += text + "\n"; },
+            [this](const std::string& vm, std::chrono::milliseconds boot) {
+              double took = std::chrono::duration<double>(boot).count();
+              suite_.timeline.push_back({vm + " ready", since_start(Clock::now()) - took, took, true});
+            }};
   }
 
   using Clock = std::chrono::steady_clock;
@@ -115,13 +119,17 @@ class ScenarioRun {
     const auto& tests = selected_.scenario.tests;
     for (std::size_t i = 0; i < tests.size(); ++i) {
       if (!selected_.run_test[i]) continue;
-      std::vector<CaseResult> cases(1);
-      cases[0].name = tests[i].name;
-      cases[0].classname = suite_.name;
-      cases[0].status = CaseStatus::skipped;
-      cases[0].message = why;
+      std::vector<CaseResult> cases;
+      for (const auto& name : case_names(tests[i])) {
+        CaseResult c;
+        c.name = name;
+        c.classname = suite_.name;
+        c.status = CaseStatus::skipped;
+        c.message = why;
+        cases.push_back(std::move(c));
+      }
       add_step_facts(cases, tests[i], since_start(Clock::now()));
-      add_case(std::move(cases[0]));
+      for (auto& c : cases) add_case(std::move(c));
     }
   }
 

@@ -97,10 +97,12 @@ std::vector<CaseResult> StepEngine::run_all(const StepHook& on_step) {
     auto started = testbed_.clock().now();
     std::vector<CaseResult> cases;
     if (std::string why = stop_reason(); !why.empty()) {
-      CaseResult c = new_case(step.step->name);
-      c.status = CaseStatus::skipped;
-      c.message = why;
-      cases.push_back(std::move(c));
+      for (const auto& name : case_names(*step.step)) {
+        CaseResult c = new_case(name);
+        c.status = CaseStatus::skipped;
+        c.message = why;
+        cases.push_back(std::move(c));
+      }
     } else {
       cases = run(step);
     }
