@@ -149,7 +149,12 @@ class ScenarioRun {
     return out;
   }
 
-  void record_setup_failure(const std::string& message, const Plan* plan) {
+  void record_setup_failure(const std::string& failure, const Plan* plan) {
+    // A signal also reaches the helpers setup runs (qemu-img, nft…): whatever
+    // failed then failed because the user stopped the run, so say that first.
+    std::string message = failure;
+    if (int signal = stopping(); signal && failure.find("interrupted by") == std::string::npos)
+      message = "setup interrupted by " + signal_name(signal) + "\n" + failure;
     std::size_t first_line_end = message.find('\n');
     CaseResult c = errored_case("scenario setup", message.substr(0, first_line_end));
     std::string rest = first_line_end == std::string::npos ? "" : message.substr(first_line_end + 1) + "\n\n";
