@@ -42,7 +42,11 @@ std::vector<std::string> collect(const RunState& state) {
   }
   for (const auto& path : state.paths) {
     std::error_code ec;
-    if (!fs::exists(path, ec)) continue;
+    if (!fs::exists(fs::symlink_status(path, ec))) continue;
+    if (!is_run_path(path, state.run_id)) {
+      problems.push_back("left alone " + path + ": not a path of run " + state.run_id);
+      continue;
+    }
     fs::remove_all(path, ec);
     if (ec) problems.push_back("cannot remove " + path + ": " + ec.message());
     else std::cout << "  removed " << path << "\n";

@@ -1,5 +1,7 @@
 #include "runner/run_state.h"
 
+#include "report/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -104,19 +106,21 @@ std::string new_run_id() {
 }
 
 Status save_run_state(const fs::path& dir, const RunState& state) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  fs::path target = dir / (state.run_id + ".json");
-  fs::path temp = dir / ("." + state.run_id + ".json.tmp");
-  std::string text = state.to_json().dump(2) + "\n";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return make_error("cannot write " + temp.string() + ": " + std::strerror(errno));
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return make_error("cannot write " + temp.string());
-  fs::rename(temp, target, ec);
-  if (ec) return make_error("cannot write " + target.string() + ": " + ec.message());
-  return {};
+  // Atomic: gc and status read these files while runs write them.
+  return write_file_atomically(dir / (state.run_id + ".json"), state.to_json().dump(2) + "\n");
+}
+
+bool is_run_path(const fs::path& path, const std::string& run_id) {
+  // A scenario's state id is <run>-<scenario>; its directories carry <run>.
+  std::string run = run_id.substr(0, run_id.find('-'));
+  bool plain_run = !run.empty() && run.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!plain_run || !path.is_absolute() || path.filename().empty()) return false;
+  bool has_run = false;
+  for (const auto& part : path) {
+    if (part == "." || part == "..") return false;
+    if (part == run || part == run_id) has_run = true;
+  }
+  return has_run;
 }
 
 Status remove_run_state(const fs::path& dir, const std::string& run_id) {

@@ -64,6 +64,12 @@ Status save_run_state(const fs::path& dir, const RunState& state);
 Status remove_run_state(const fs::path& dir, const std::string& run_id);
 std::vector<RunState> load_run_states(const fs::path& dir);
 
+// Whether gc, running as root, may remove a path a state file records: an
+// absolute, plain path with the run id as one of its parts (runs/<id>/… in
+// the store, the run's socket directory). A state file naming anything else
+// (a bug, or a tampered file) cannot make gc delete it.
+bool is_run_path(const fs::path& path, const std::string& run_id);
+
 // A run that keeps a failed scenario up (--keep-on-failure) holds it until
 // `down` asks for it back with <dir>/<id>.release; the run then tears that
 // scenario down and goes on, not interrupted.
