@@ -39,9 +39,34 @@ Output run(const std::string& command) {
   return out;
 }
 
+// The host's own state, which no run may change: its links and ruleset.
+// (Namespaces and QEMU processes come and go with other runs on the
+// machine; what the test's own runs leave of those is run_leftovers'.)
 std::string host_snapshot() {
-  return run("ip -all netns list | sort; ip -j link show | sed 's/\"ifindex\":[0-9]*//g'; nft -j list ruleset; "
-             "ps -eo stat=,pid=,comm= | awk '$1 !~ /^Z/ && $3 ~ /qemu/'").text;  // zombies of earlier tests are not ours
+  return run("ip -j link show | sed 's/\"ifindex\":[0-9]*//g'; nft -j list ruleset").text;
+}
+
+fs::path store_root() {
+  const char* env = std::getenv("MEROS_TEST_CACHE");
+  return env && *env ? fs::path(env) : fs::path(MEROS_SOURCE_DIR) / "images";
+}
+
+// Namespaces, live QEMU processes and store directories that carry one of
+// the run ids.
+std::string run_leftovers(const std::set<std::string>& ids, const fs::path& store) {
+  std::string found;
+  std::string namespaces = run("ip -all netns list").text;
+  std::string processes = run("ps -eo stat=,pid=,args= | awk '$1 !~ /^Z/ && /qemu-system/'").text;  // zombies are gone
+  for (const auto& id : ids) {
+    std::istringstream ns(namespaces), ps(processes);
+    for (std::string line; std::getline(ns, line);)
+      if (line.find("meros-" + id + "-") != std::string::npos) found += "namespace " + line + "\n";
+    for (std::string line; std::getline(ps, line);)
+      if (line.find("/" + id + "/") != std::string::npos) found += "process " + line.substr(0, 200) + "\n";
+    std::error_code none;
+    if (fs::exists(store / "runs" / id, none)) found += "store runs/" + id + "\n";
+  }
+  return found;
 }
 
 // "name | status | message" a testcase, numbers as '#'.
@@ -99,10 +124,23 @@ class EndToEnd : public testing::Test {
   void TearDown() override {
     if (!before_.empty()) {
       EXPECT_EQ(before_, host_snapshot()) << "the host changed";
+      EXPECT_EQ(run_leftovers(run_ids(), store_root()), "") << "the test's runs left these behind";
     }
   }
   Output meros(const std::string& args) {
-    return run(std::string("cd ") + MEROS_SOURCE_DIR + " && " + MEROS_TEST_BIN + " " + args);
+    Output out = run(std::string("cd ") + MEROS_SOURCE_DIR + " && " + MEROS_TEST_BIN + " " + args);
+    std::ofstream(out_ / "meros.log", std::ios::app) << out.text;
+    return out;
+  }
+  // The ids of the runs this test started, from what they printed.
+  std::set<std::string> run_ids() {
+    std::set<std::string> ids;
+    static const std::regex started("(?:meros-test run |constellation )([0-9a-f]+)[:-]");
+    for (const char* file : {"log", "meros.log"}) {
+      std::string text = read_file(out_ / file);
+      for (std::sregex_iterator it(text.begin(), text.end(), started), end; it != end; ++it) ids.insert((*it)[1]);
+    }
+    return ids;
   }
   // Starts meros-test in the background, its output in out_/log.
   pid_t meros_in_background(const std::string& args) {
@@ -163,6 +201,8 @@ class EndToEnd : public testing::Test {
     auto lint = run("xmllint --noout --schema " + std::string(MEROS_SOURCE_DIR) + "/tests/testdata/junit/junit.xsd " + junit.string());
     EXPECT_EQ(lint.exit_code, 0) << lint.text;
   }
+  void signal_during_boot(int signal);
+  void signal_during_step(int signal);
   fs::path out_;
   std::string before_;
 };
@@ -245,10 +285,6 @@ TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
   EXPECT_NE(gc.text.find("1 run(s) removed"), std::string::npos) << gc.text;
 }
 
-fs::path store_root() {
-  const char* env = std::getenv("MEROS_TEST_CACHE");
-  return env && *env ? fs::path(env) : fs::path(MEROS_SOURCE_DIR) / "images";
-}
 
 // `up` with a path, then exec and down by that same path: the run's
 // directory in the store is gone when down returns, and so is a run's.
@@ -296,42 +332,68 @@ TEST_F(EndToEnd, SigkillRightAfterTheNamespaceAppearsThenGcLeavesNothing) {
   EXPECT_NE(gc.text.find("removed network namespace meros-"), std::string::npos) << gc.text;
 }
 
-// SIGINT while the VMs boot: the boot wait stops, everything is torn
-// down, the report says which cases were not run, exit 130, promptly.
-TEST_F(EndToEnd, SigintDuringBootTearsDownAndReports) {
+// A signal while the VMs boot: the boot wait stops, everything is torn
+// down, the report says which cases were not run, exit 128 + signal, promptly.
+void EndToEnd::signal_during_boot(int signal) {
   fs::path junit = out_ / "junit.xml";
   pid_t child = meros_in_background("tests/e2e/failing --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
   ASSERT_TRUE(wait_for_booting(child)) << read_file(out_ / "log");
-  expect_prompt_exit(child, SIGINT, "during boot");
+  expect_prompt_exit(child, signal, "during boot");
+  std::string name = std::string("SIG") + ::sigabbrev_np(signal);
   std::istringstream lines(junit_summary(junit));
   std::string first, line;
   std::getline(lines, first);
   // The boot wait stops, or the next VM's overlay or QEMU, which got the signal too.
-  EXPECT_TRUE(first == "scenario setup | errored | setup interrupted by SIGINT" ||
-              (first.starts_with("scenario setup | errored | vm ") && first.ends_with(": boot interrupted by SIGINT")))
+  EXPECT_TRUE(first == "scenario setup | errored | setup interrupted by " + name ||
+              (first.starts_with("scenario setup | errored | vm ") && first.ends_with(": boot interrupted by " + name)))
       << first;
   int skipped = 0;
   while (std::getline(lines, line)) {
-    EXPECT_TRUE(line.ends_with("| skipped | not run: interrupted (SIGINT)")) << line;
+    EXPECT_TRUE(line.ends_with("| skipped | not run: interrupted (" + name + ")")) << line;
     ++skipped;
   }
-  EXPECT_EQ(skipped, 12);
+  EXPECT_EQ(skipped, 12) << "each step, each matrix row apart";
   expect_valid_junit(junit);
 }
 
-// SIGTERM while a step runs in the guest: the step stops at once and is
-// reported as interrupted, the rest as not run, exit 143.
-TEST_F(EndToEnd, SigtermDuringALongStepTearsDownAndReports) {
+// A signal while a step runs in the guest: the step stops at once and is
+// reported as interrupted, the rest as not run.
+void EndToEnd::signal_during_step(int signal) {
   fs::path junit = out_ / "junit.xml";
   pid_t child = meros_in_background("-v tests/e2e/long-step --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
   ASSERT_TRUE(wait_for_log("vm: ready in")) << read_file(out_ / "log");
   std::this_thread::sleep_for(std::chrono::seconds(3));  // the long step is running by now
-  expect_prompt_exit(child, SIGTERM, "during a step");
+  expect_prompt_exit(child, signal, "during a step");
+  std::string name = std::string("SIG") + ::sigabbrev_np(signal);
   EXPECT_EQ(junit_summary(junit),
-            "long step | skipped | interrupted (SIGTERM) while running\n"
-            "after | skipped | not run: interrupted (SIGTERM)\n")
+            "long step | skipped | interrupted (" + name + ") while running\n"
+            "after | skipped | not run: interrupted (" + name + ")\n")
       << read_file(out_ / "log");
   expect_valid_junit(junit);
+}
+
+TEST_F(EndToEnd, SigintDuringBootTearsDownAndReports) { signal_during_boot(SIGINT); }
+TEST_F(EndToEnd, SigtermDuringBootTearsDownAndReports) { signal_during_boot(SIGTERM); }
+TEST_F(EndToEnd, SigintDuringALongStepTearsDownAndReports) { signal_during_step(SIGINT); }
+TEST_F(EndToEnd, SigtermDuringALongStepTearsDownAndReports) { signal_during_step(SIGTERM); }
+TEST_F(EndToEnd, SighupDuringALongStepTearsDownAndReports) { signal_during_step(SIGHUP); }
+
+// An impatient user presses Ctrl-C twice: the second signal does not wait
+// for the teardown; every QEMU of the run is killed before meros-test exits.
+TEST_F(EndToEnd, SecondSignalKillsEveryQemuAtOnce) {
+  pid_t child = meros_in_background("-v tests/e2e/long-step --artifacts " + (out_ / "artifacts").string());
+  ASSERT_TRUE(wait_for_log("vm: ready in")) << read_file(out_ / "log");
+  std::istringstream qemus(qemu_children(child));
+  ::kill(child, SIGINT);
+  ::kill(child, SIGINT);
+  auto status = wait_exit(child, std::chrono::seconds(30));
+  ASSERT_TRUE(status) << "still running 30 s after two signals\n" << read_file(out_ / "log");
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 128 + SIGINT) << read_file(out_ / "log");
+  int seen = 0;
+  for (std::string pid; qemus >> pid; ++seen) EXPECT_NE(::kill(std::stoi(pid), 0), 0) << "QEMU " << pid << " outlived meros-test";
+  EXPECT_EQ(seen, 1) << "the run's QEMU was found";
+  auto gc = meros("gc");  // whatever the quick exit left, gc removes
+  EXPECT_EQ(gc.exit_code, 0) << gc.text;
 }
 
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
