@@ -378,6 +378,25 @@ TEST_F(EndToEnd, SigintDuringALongStepTearsDownAndReports) { signal_during_step(
 TEST_F(EndToEnd, SigtermDuringALongStepTearsDownAndReports) { signal_during_step(SIGTERM); }
 TEST_F(EndToEnd, SighupDuringALongStepTearsDownAndReports) { signal_during_step(SIGHUP); }
 
+// A signal while an image builds: the hook (and what it started) is
+// stopped, nothing of the build is cached, the run exits promptly.
+TEST_F(EndToEnd, SigintDuringAnImageBuildStopsItsHook) {
+  const std::string hook = "pgrep -f 10-meros-e2e-slow-hoo[k]";
+  ASSERT_NE(run(hook + " || pgrep -fx 'sleep 600[1]|sleep 600[2]'").exit_code, 0) << "a slow hook of an earlier run is still running";
+  fs::path junit = out_ / "junit.xml";
+  pid_t child = meros_in_background("tests/e2e/slow-hook --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    running = run(hook).exit_code == 0;
+  }
+  ASSERT_TRUE(running) << read_file(out_ / "log");
+  expect_prompt_exit(child, SIGINT, "during an image build");
+  EXPECT_NE(run(hook).exit_code, 0) << "the hook outlived the run: " << run("pgrep -af 10-meros-e2e-slow-hoo[k]").text;
+  EXPECT_NE(run("pgrep -fx 'sleep 600[1]|sleep 600[2]'").exit_code, 0) << "what the hook started outlived the run";
+  EXPECT_EQ(junit_summary(junit).find("| passed |"), std::string::npos) << junit_summary(junit);
+}
+
 // An impatient user presses Ctrl-C twice: the second signal does not wait
 // for the teardown; every QEMU of the run is killed before meros-test exits.
 TEST_F(EndToEnd, SecondSignalKillsEveryQemuAtOnce) {
