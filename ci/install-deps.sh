@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ccache clang libclang-rt-14-dev
   libyaml-cpp-dev libtinyxml2-dev nlohmann-json3-dev libssh-dev
   libnftnl-dev libmnl-dev libnftables-dev libnl-3-dev libnl-route-3-dev
-  libboost-dev libboost-filesystem-dev libgtest-dev libgmock-dev
+  libboost-dev libboost-filesystem-dev libgtest-dev libgmock-dev libcli11-dev help2man
   # run: VMs, images, networks
   qemu-system-x86 qemu-utils e2fsprogs busybox-static dropbear-bin debootstrap
   nftables iproute2 openssh-client openssh-sftp-server netcat-openbsd procps psmisc kmod curl util-linux

@@ -1,5 +1,5 @@
 // The manifest parser on valid and invalid input, the scenario selection
-// of runner/selection.h and the command line of cli/options.h.
+// of runner/selection.h.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -10,7 +10,6 @@
 #include <string>
 #include <vector>
 
-#include "cli/options.h"
 #include "manifest/catalog.h"
 #include "manifest/parser.h"
 #include "manifest/yaml_loader.h"
@@ -729,97 +728,6 @@ TEST(Selection, ShardsApplyAfterFilters) {
   options.tags = {"firewall"};
   options.shard = Shard{2, 2};
   EXPECT_EQ(names_of(select_scenarios(sample_scenarios(), options)), (std::vector<std::string>{"router-firewall"}));
-}
-
-Options parse_ok(std::vector<std::string> argv) {
-  auto options = parse_options(argv);
-  EXPECT_TRUE(options) << (options ? "" : options.error().message);
-  return options ? *options : Options{};
-}
-
-std::string parse_error(std::vector<std::string> argv) {
-  auto options = parse_options(argv);
-  return options ? std::string("(no error)") : options.error().message;
-}
-
-TEST(Options, DefaultsToRun) {
-  Options o = parse_ok({"scenarios/"});
-  EXPECT_EQ(o.command, "run");
-  EXPECT_EQ(o.arguments, (std::vector<std::string>{"scenarios/"}));
-  EXPECT_EQ(o.jobs, 1);
-  EXPECT_FALSE(o.shard);
-  EXPECT_EQ(o.accel, vm::AccelRequest::automatic);
-  EXPECT_FALSE(o.timeout_multiplier);
-  EXPECT_EQ(o.verbosity, 0);
-  EXPECT_FALSE(o.keep_on_failure);
-}
-
-TEST(Options, ReadsSubcommands) {
-  EXPECT_EQ(parse_ok({"validate", "a", "b"}).command, "validate");
-  EXPECT_EQ(parse_ok({"validate", "a", "b"}).arguments, (std::vector<std::string>{"a", "b"}));
-  EXPECT_EQ(parse_ok({"list", "x"}).command, "list");
-  // A path named like a subcommand after the first operand is a path.
-  EXPECT_EQ(parse_ok({"scenarios", "list"}).arguments, (std::vector<std::string>{"scenarios", "list"}));
-  Options help = parse_ok({"help", "validate"});
-  EXPECT_TRUE(help.help);
-  EXPECT_EQ(help.command, "validate");
-}
-
-TEST(Options, ReadsEveryGlobalOption) {
-  Options o = parse_ok({"-j", "4", "--shard", "2/3", "-k", "smoke", "-k", "policy", "--tags", "a,b", "--tags=!c",
-                        "--junit", "out.xml", "--json=out.json", "--artifacts", "art", "--keep-on-failure", "--accel", "tcg",
-                        "--cache-dir", "/tmp/cache", "--timeout-multiplier", "2.5", "-v", "-vv", "--verbose", "scenarios"});
-  EXPECT_EQ(o.jobs, 4);
-  ASSERT_TRUE(o.shard);
-  EXPECT_EQ(o.shard->index, 2);
-  EXPECT_EQ(o.shard->count, 3);
-  EXPECT_EQ(o.patterns, (std::vector<std::string>{"smoke", "policy"}));
-  EXPECT_EQ(o.tags, (std::vector<std::string>{"a", "b", "!c"}));
-  EXPECT_EQ(*o.junit, fs::path("out.xml"));
-  EXPECT_EQ(*o.json, fs::path("out.json"));
-  EXPECT_EQ(*o.artifacts, fs::path("art"));
-  EXPECT_TRUE(o.keep_on_failure);
-  EXPECT_EQ(o.accel, vm::AccelRequest::tcg);
-  EXPECT_EQ(*o.cache_dir, fs::path("/tmp/cache"));
-  EXPECT_DOUBLE_EQ(*o.timeout_multiplier, 2.5);
-  EXPECT_EQ(o.verbosity, 4);
-  EXPECT_EQ(o.arguments, (std::vector<std::string>{"scenarios"}));
-}
-
-TEST(Options, ReadsFlagsAndShortForms) {
-  EXPECT_EQ(parse_ok({"-j8"}).jobs, 8);
-  EXPECT_EQ(parse_ok({"--accel", "kvm"}).accel, vm::AccelRequest::kvm);
-  EXPECT_EQ(parse_ok({"--accel=auto"}).accel, vm::AccelRequest::automatic);
-  EXPECT_TRUE(parse_ok({"--help"}).help);
-  EXPECT_TRUE(parse_ok({"-h"}).help);
-  EXPECT_TRUE(parse_ok({"--version"}).version);
-  Options build = parse_ok({"build", "--list", "--prune", "--kernel", "default", "--image", "busybox"});
-  EXPECT_EQ(build.command, "build");
-  EXPECT_TRUE(build.list);
-  EXPECT_TRUE(build.prune);
-  EXPECT_EQ(build.kernels, (std::vector<std::string>{"default"}));
-  EXPECT_EQ(build.images, (std::vector<std::string>{"busybox"}));
-  Options exec = parse_ok({"exec", "web", "--", "ls", "-l"});
-  EXPECT_EQ(exec.arguments, (std::vector<std::string>{"web"}));
-  EXPECT_EQ(exec.passthrough, (std::vector<std::string>{"ls", "-l"}));
-}
-
-TEST(Options, ExplainsBadValues) {
-  EXPECT_EQ(parse_error({"-j", "0"}), "-j expects a whole number from 1 to 64, got '0'");
-  EXPECT_EQ(parse_error({"-j", "many"}), "-j expects a whole number from 1 to 64, got 'many'");
-  EXPECT_EQ(parse_error({"--shard", "3/2"}), "--shard expects K/N with 1 <= K <= N, e.g. 1/2; got '3/2'");
-  EXPECT_EQ(parse_error({"--shard", "1"}), "--shard expects K/N with 1 <= K <= N, e.g. 1/2; got '1'");
-  EXPECT_EQ(parse_error({"--shard", "0/2"}), "--shard expects K/N with 1 <= K <= N, e.g. 1/2; got '0/2'");
-  EXPECT_EQ(parse_error({"--accel", "hvf"}), "--accel expects auto, kvm or tcg, got 'hvf'");
-  EXPECT_EQ(parse_error({"--timeout-multiplier", "0"}), "--timeout-multiplier expects a number above 0 and at most 100, got '0'");
-  EXPECT_EQ(parse_error({"--timeout-multiplier", "fast"}), "--timeout-multiplier expects a number above 0 and at most 100, got 'fast'");
-  EXPECT_EQ(parse_error({"--tags", ","}), "--tags expects a comma-separated list such as firewall,smoke");
-  EXPECT_EQ(parse_error({"--junit"}), "option --junit needs a value");
-}
-
-TEST(Options, SuggestsUnknownOptions) {
-  EXPECT_EQ(parse_error({"--tag", "x"}), "unknown option '--tag' (did you mean --tags?)");
-  EXPECT_EQ(parse_error({"--frobnicate"}), "unknown option '--frobnicate'");
 }
 
 }  // namespace
