@@ -5,16 +5,18 @@
 
 #include "manifest/recipes.h"
 #include "manifest/yaml_loader.h"
+#include "util/install_paths.h"
 
 #ifndef MEROS_BUILTIN_FIXTURES_DIR
-#define MEROS_BUILTIN_FIXTURES_DIR "/usr/share/meros-test/fixtures"
+#define MEROS_BUILTIN_FIXTURES_DIR "fixtures"
 #endif
 
 namespace meros {
 
 fs::path builtin_fixtures_dir() {
   if (const char* env = std::getenv("MEROS_TEST_DATA_DIR"); env && *env) return fs::path(env);
-  return fs::path(MEROS_BUILTIN_FIXTURES_DIR);
+  fs::path source_tree = fs::path(MEROS_BUILTIN_FIXTURES_DIR).parent_path();
+  return data_dir(source_tree) / "fixtures";
 }
 
 std::optional<fs::path> nearest_fixtures_dir(const fs::path& dir) {

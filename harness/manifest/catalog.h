@@ -15,7 +15,7 @@
 namespace meros {
 
 // The directory holding meros-test's built-in fixtures: $MEROS_TEST_DATA_DIR,
-// else the one compiled in.
+// else PREFIX/share/meros-test/fixtures when installed, else the source tree's.
 fs::path builtin_fixtures_dir();
 
 // The nearest fixtures/ directory found walking up from dir, if any.

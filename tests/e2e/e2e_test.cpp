@@ -18,6 +18,8 @@
 #include <csignal>
 #include <sys/wait.h>
 
+#include "util/install_paths.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -46,10 +48,8 @@ std::string host_snapshot() {
   return run("ip -j link show | sed 's/\"ifindex\":[0-9]*//g'; nft -j list ruleset").text;
 }
 
-fs::path store_root() {
-  const char* env = std::getenv("MEROS_TEST_CACHE");
-  return env && *env ? fs::path(env) : fs::path(MEROS_SOURCE_DIR) / "images";
-}
+// The store the harness uses when no --cache-dir is given.
+fs::path store_root() { return meros::default_store_dir(); }
 
 // Namespaces, live QEMU processes and store directories that carry one of
 // the run ids.

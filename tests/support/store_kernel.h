@@ -1,6 +1,7 @@
 // The kernel that booting tests use: $MEROS_TEST_KERNEL, else the newest
-// `default` kernel in the fixture store ($MEROS_TEST_CACHE, else
-// /var/cache/meros-test), built by `meros-test build --kernel default`.
+// `default` kernel in the store the harness uses (default_store_dir():
+// $MEROS_TEST_CACHE, else /var/cache/meros-test for root), built there by
+// the ctest fixture `fixtures.default_kernel` (tests/CMakeLists.txt).
 #pragma once
 
 #include <cstdlib>
@@ -10,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/install_paths.h"
+
 namespace meros::testing_support {
 
 inline std::optional<std::filesystem::path> store_default_kernel() {
@@ -18,8 +21,7 @@ inline std::optional<std::filesystem::path> store_default_kernel() {
     if (fs::exists(env)) return fs::path(env);
     return std::nullopt;
   }
-  const char* cache = std::getenv("MEROS_TEST_CACHE");
-  fs::path kernels = fs::path(cache && *cache ? cache : "/var/cache/meros-test") / "kernels";
+  fs::path kernels = meros::default_store_dir() / "kernels";
   std::optional<fs::path> newest;
   fs::file_time_type newest_time{};
   std::error_code ec;
