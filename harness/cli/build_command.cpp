@@ -29,7 +29,22 @@ std::string human_size(std::uint64_t bytes) {
   return out.str();
 }
 
-int list_store(const FixtureStore& store) {
+int list_store_json(const FixtureStore& store) {
+  nlohmann::json fixtures = nlohmann::json::array();
+  std::uint64_t total = 0;
+  for (const auto& f : store.list()) {
+    std::uint64_t size = f.size_bytes();
+    total += size;
+    fixtures.push_back({{"kind", std::string(to_string(f.kind))}, {"name", f.manifest.value("name", "")}, {"key", f.key},
+                        {"size_bytes", size}, {"path", store.entry_dir(f.kind, f.key).string()}});
+  }
+  nlohmann::json document = {{"store", store.root().string()}, {"fixtures", fixtures}, {"total_bytes", total}};
+  std::cout << document.dump(2) << "\n";
+  return exit_code::passed;
+}
+
+int list_store(const FixtureStore& store, OutputFormat format) {
+  if (format == OutputFormat::json) return list_store_json(store);
   auto fixtures = store.list();
   std::uint64_t total = 0;
   for (const auto& f : fixtures) {
@@ -74,7 +89,11 @@ int command_build(const Options& options) {
     std::cerr << "meros-test build: " << safe.error().message << "\n";
     return exit_code::environment;
   }
-  if (options.list) return list_store(store);
+  if (options.list) return list_store(store, options.format);
+  if (options.format == OutputFormat::json) {
+    std::cerr << "meros-test build: --format json applies to build --list only\n";
+    return exit_code::usage;
+  }
   std::vector<std::string> paths = options.arguments;
   if (paths.empty()) paths.push_back("scenarios");
   Diagnostics diagnostics;

@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "manifest/loading.h"
 #include "runner/selection.h"
 #include "util/exit_codes.h"
@@ -12,6 +14,16 @@ namespace {
 void print_diagnostics(const Diagnostics& diagnostics) {
   for (const auto& d : diagnostics.sorted()) std::cerr << d.str() << "\n";
 }
+
+nlohmann::json diagnostics_json(const Diagnostics& diagnostics) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& d : diagnostics.sorted())
+    errors.push_back({{"file", d.mark.file}, {"line", d.mark.line}, {"column", d.mark.column}, {"message", d.message}});
+  return errors;
+}
+
+// --format json: one document on stdout, the same facts as the text.
+void print_json(const nlohmann::json& document) { std::cout << document.dump(2) << "\n"; }
 
 // Loads the scenarios named by options, or prints why it cannot.
 bool load_all(const Options& options, std::vector<Scenario>& scenarios) {
@@ -33,6 +45,22 @@ std::string step_summary(const TestStep& step) {
   return kind;
 }
 
+nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [scenario, run_test] : selected) {
+    nlohmann::json tests = nlohmann::json::array();
+    for (std::size_t i = 0; i < scenario.tests.size(); ++i) {
+      if (!run_test[i]) continue;
+      const TestStep& step = scenario.tests[i];
+      nlohmann::json test = {{"name", step.name}, {"kind", std::string(to_string(step.kind))}};
+      if (step.kind == StepKind::matrix) test["rows"] = step.checks.size();
+      tests.push_back(test);
+    }
+    out.push_back({{"name", scenario.name}, {"path", scenario.display_path}, {"tags", scenario.tags}, {"tests", tests}});
+  }
+  return out;
+}
+
 }  // namespace
 
 Selection selection_of(const Options& options) { return {options.patterns, options.tags, options.shard}; }
@@ -44,6 +72,14 @@ int command_validate(const Options& options) {
   }
   Diagnostics diagnostics;
   std::vector<Scenario> scenarios = load_scenarios(options.arguments, diagnostics);
+  if (options.format == OutputFormat::json) {
+    nlohmann::json valid = nlohmann::json::array();
+    for (const auto& s : scenarios)
+      valid.push_back({{"name", s.name}, {"path", s.display_path}, {"vms", s.vms.size()}, {"bridges", s.bridges.size()},
+                       {"tests", s.tests.size()}});
+    print_json({{"valid", diagnostics.empty()}, {"scenarios", valid}, {"errors", diagnostics_json(diagnostics)}});
+    return diagnostics.empty() ? exit_code::passed : exit_code::usage;
+  }
   for (const auto& s : scenarios)
     std::cout << s.display_path << ": ok (" << s.vms.size() << " VMs, " << s.bridges.size() << " bridges, "
               << s.tests.size() << " tests)\n";
@@ -57,6 +93,10 @@ int command_list(const Options& options) {
   std::vector<Scenario> scenarios;
   if (!load_all(options, scenarios)) return exit_code::usage;
   auto selected = select_scenarios(std::move(scenarios), selection_of(options));
+  if (options.format == OutputFormat::json) {
+    print_json({{"scenarios", list_json(selected)}});
+    return exit_code::passed;
+  }
   for (const auto& [scenario, run_test] : selected) {
     std::cout << scenario.name << "  (" << scenario.display_path << ")";
     if (!scenario.tags.empty()) {

@@ -2,9 +2,23 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 namespace meros {
+
+bool colors_enabled(ColorMode mode, int fd) {
+  if (mode != ColorMode::automatic) return mode == ColorMode::always;
+  if (const char* no_color = std::getenv("NO_COLOR"); no_color && *no_color) return false;
+  if (const char* term = std::getenv("TERM"); term && std::string(term) == "dumb") return false;
+  return ::isatty(fd) != 0;
+}
+
+std::string paint(const std::string& text, Paint colour, bool enabled) {
+  if (!enabled) return text;
+  static const char* codes[] = {"\033[32m", "\033[31m", "\033[33m", "\033[1m"};
+  return codes[static_cast<int>(colour)] + text + "\033[0m";
+}
 
 ConsoleReporter::ConsoleReporter(int verbosity) : terminal_(::isatty(STDERR_FILENO) != 0), verbosity_(verbosity) {}
 

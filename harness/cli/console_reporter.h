@@ -7,9 +7,19 @@
 #include <mutex>
 #include <string>
 
+#include "cli/options.h"
 #include "fixture/builder.h"
 
 namespace meros {
+
+// Whether verdicts are coloured on the stream fd: --color always/never, or
+// automatically on a terminal unless NO_COLOR is set or TERM is dumb (so CI
+// logs stay plain).
+bool colors_enabled(ColorMode mode, int fd);
+
+enum class Paint { green, red, yellow, bold };
+// text wrapped in the ANSI sequence when enabled.
+std::string paint(const std::string& text, Paint colour, bool enabled);
 
 class ConsoleReporter : public BuildReporter {
  public:

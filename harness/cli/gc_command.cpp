@@ -98,8 +98,26 @@ int command_gc(const Options& options) {
   return failed ? exit_code::test_failed : exit_code::passed;
 }
 
-int command_status(const Options&) {
+// The facts of status, for --format json (no keys, no process lists).
+nlohmann::json status_json(const std::vector<RunState>& states) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& state : states) {
+    nlohmann::json vms = nlohmann::json::array();
+    for (const auto& vm : state.vms)
+      vms.push_back({{"name", vm.name}, {"mgmt", vm.management_address}, {"addresses", vm.addresses}});
+    out.push_back({{"run_id", state.run_id}, {"scenario", state.scenario}, {"scenario_path", state.scenario_path},
+                   {"mode", state.mode}, {"created_at", state.created_at}, {"owner_pid", state.owner.pid},
+                   {"running", is_alive(state.owner)}, {"netns", state.netns}, {"vms", vms}});
+  }
+  return {{"constellations", out}};
+}
+
+int command_status(const Options& options) {
   auto states = load_run_states(run_state_dir());
+  if (options.format == OutputFormat::json) {
+    std::cout << status_json(states).dump(2) << "\n";
+    return exit_code::passed;
+  }
   if (states.empty()) {
     std::cout << "no running constellations\n";
     return exit_code::passed;

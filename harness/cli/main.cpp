@@ -7,6 +7,7 @@
 #include "cli/command_table.h"
 #include "cli/completion.h"
 #include "cli/options.h"
+#include "util/debug_log.h"
 #include "util/exit_codes.h"
 #include "util/result.h"
 
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     std::cout << meros::help_text(options->command);
     return args.empty() ? meros::exit_code::usage : meros::exit_code::passed;
   }
+  meros::debug_log::enable(options->verbosity >= 2);
   const meros::CommandSpec* spec = meros::find_command(options->command);
   try {
     return spec->run(*options);

@@ -255,11 +255,16 @@ std::string unknown_option_message(const CLI::App& app, const CLI::App& sub, con
   return "unknown option " + quote(arg) + (guess.empty() ? "" : " (did you mean " + guess + "?)");
 }
 
+// Every option the command did not take, in one message; a stray operand
+// only when no option is wrong (it may be such an option's value).
 Status check_leftovers(const CLI::App& app, const CLI::App& sub) {
+  std::string options, operand;
   for (const auto& arg : sub.remaining()) {
-    if (arg.size() > 1 && arg[0] == '-') return make_error(unknown_option_message(app, sub, arg));
-    return make_error(sub.get_name() + " takes no arguments, got " + quote(arg));
+    if (arg.size() > 1 && arg[0] == '-') options += (options.empty() ? "" : "; ") + unknown_option_message(app, sub, arg);
+    else if (operand.empty()) operand = sub.get_name() + " takes no arguments, got " + quote(arg);
   }
+  if (!options.empty()) return make_error(options);
+  if (!operand.empty()) return make_error(operand);
   return {};
 }
 

@@ -27,17 +27,32 @@
 namespace meros {
 namespace {
 
+// How much the run prints: -q only failures and the summary, -v also the
+// progress lines of each scenario (boot, firewalls, listeners).
+struct Verbosity {
+  bool quiet = false;
+  int level = 0;
+  bool colors = false;
+};
+
+Verbosity verbosity_of(const Options& options) {
+  return {options.quiet, options.verbosity, colors_enabled(options.color, STDOUT_FILENO)};
+}
+
 // One line a step; failures with their message and evidence.
 class ConsoleStepPrinter : public StepPrinter {
  public:
-  explicit ConsoleStepPrinter(int verbosity) : verbosity_(verbosity) {}
-  void scenario_started(const std::string& scenario) override { print("== " + scenario); }
+  explicit ConsoleStepPrinter(Verbosity verbosity) : verbosity_(verbosity) {}
+  void scenario_started(const std::string& scenario) override {
+    if (!verbosity_.quiet) print(paint("== " + scenario, Paint::bold, verbosity_.colors));
+  }
   void line(const std::string& scenario, const std::string& text, bool important) override {
-    if (important || verbosity_ > 0) print("   [" + scenario + "] " + text);
+    if ((important && !verbosity_.quiet) || verbosity_.level > 0) print("   [" + scenario + "] " + text);
   }
   void step_finished(const std::string& scenario, const CaseResult& c) override {
-    static const char* labels[] = {"PASS ", "FAIL ", "ERROR", "SKIP "};
-    std::string text = "   [" + scenario + "] " + labels[static_cast<int>(c.status)] + " " + c.name + "  (" +
+    bool bad = c.status == CaseStatus::failed || c.status == CaseStatus::errored;
+    if (verbosity_.quiet && !bad) return;
+    std::string text = "   [" + scenario + "] " + label(c.status) + " " + c.name + "  (" +
                        std::to_string(static_cast<long long>(c.time * 1000)) + " ms)";
     if (c.flaky) text += "  flaky: passed on attempt " + std::to_string(c.attempts.size());
     if (!c.message.empty() && c.status != CaseStatus::passed) text += "\n         " + c.message;
@@ -46,6 +61,12 @@ class ConsoleStepPrinter : public StepPrinter {
   }
 
  private:
+  std::string label(CaseStatus status) const {
+    static const char* labels[] = {"PASS ", "FAIL ", "ERROR", "SKIP "};
+    static const Paint colours[] = {Paint::green, Paint::red, Paint::red, Paint::yellow};
+    int i = static_cast<int>(status);
+    return paint(labels[i], colours[i], verbosity_.colors);
+  }
   static std::string indent(const std::string& text) {
     std::string out = "         ";
     for (char ch : text) {
@@ -58,7 +79,7 @@ class ConsoleStepPrinter : public StepPrinter {
     std::lock_guard<std::mutex> lock(mutex_);
     std::cout << text << std::endl;
   }
-  int verbosity_;
+  Verbosity verbosity_;
   std::mutex mutex_;
 };
 
@@ -144,10 +165,15 @@ std::vector<SuiteResult> run_all(const std::vector<SelectedScenario>& selected, 
   return suites;
 }
 
-void print_summary(const RunReport& report, const fs::path& junit, const fs::path& html) {
+void print_summary(const RunReport& report, const fs::path& junit, const fs::path& html, bool colors) {
   Counts counts = count_cases(report);
-  std::cout << "\n" << report.suites.size() << " scenario(s): " << counts.passed() << " passed, " << counts.failures
-            << " failed, " << counts.errors << " errored, " << counts.skipped << " skipped";
+  auto count = [&](int n, const char* what, Paint colour) {
+    std::string text = std::to_string(n) + " " + what;
+    return n > 0 ? paint(text, colour, colors) : text;
+  };
+  std::cout << "\n" << report.suites.size() << " scenario(s): " << count(counts.passed(), "passed", Paint::green) << ", "
+            << count(counts.failures, "failed", Paint::red) << ", " << count(counts.errors, "errored", Paint::red) << ", "
+            << count(counts.skipped, "skipped", Paint::yellow);
   if (counts.flaky) std::cout << " (" << counts.flaky << " flaky)";
   std::cout << " in " << static_cast<long long>(total_time(report)) << " s\nreport: " << junit.string()
             << "\nhtml:   " << html.string() << "\n";
@@ -183,7 +209,7 @@ Result<RunSettings> prepare_settings(const Options& options, const FixtureStore&
   sigaddset(&stop_signals, SIGINT);
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   SystemProcessRunner runner;
-  ConsoleStepPrinter printer(1);
+  ConsoleStepPrinter printer(Verbosity{false, 1, false});
   RunServices services{runner, printer};
   auto fixtures = resolve_all({selected}, store, runner, 1);
   Status held = hold_scenario(selected, fixtures[0], settings, services, [&](const std::string& state_id) {
@@ -283,11 +309,12 @@ int command_run(const Options& options) {
   }
   RunSettings settings = *prepared;
   const vm::AccelChoice* accel = &settings.accel;
-  std::cout << "meros-test run " << settings.run_id << ": " << selected.size() << " scenario(s), accel "
-            << vm::to_string(accel->accel) << " (" << accel->reason << "), timeouts x" << settings.timeouts.multiplier << "\n";
+  if (!options.quiet)
+    std::cout << "meros-test run " << settings.run_id << ": " << selected.size() << " scenario(s), accel "
+              << vm::to_string(accel->accel) << " (" << accel->reason << "), timeouts x" << settings.timeouts.multiplier << "\n";
   start_signal_thread();
   SystemProcessRunner runner;
-  ConsoleStepPrinter printer(options.verbosity);
+  ConsoleStepPrinter printer(verbosity_of(options));
   RunServices services{runner, printer};
   RunReport report = new_report(settings, options);
   // The stages, in order: fixtures for every scenario, then the scenarios.
@@ -300,7 +327,7 @@ int command_run(const Options& options) {
   fs::path html = settings.artifacts_root / "index.html";
   if (auto written = write_reports(report, junit, json, html); !written) std::cerr << "meros-test: " << written.error().message << "\n";
   if (auto published = publish_to_github(report, std::cout); !published) std::cerr << "meros-test: " << published.error().message << "\n";
-  print_summary(report, junit, html);
+  print_summary(report, junit, html, verbosity_of(options).colors);
   if (int signal = stop_signal().load()) return interrupted_exit_code(signal);
   return all_passed(count_cases(report)) ? exit_code::passed : exit_code::test_failed;
 }

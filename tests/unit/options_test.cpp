@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "cli/command_table.h"
+#include "cli/console_reporter.h"
 #include "cli/options.h"
 
 namespace fs = std::filesystem;
@@ -141,6 +145,9 @@ TEST(Options, NamesAnOptionThatDoesNotApply) {
   EXPECT_EQ(parse_error({"status", "--cache-dir", "x"}),
             "option --cache-dir does not apply to status (it is an option of run, build and up)");
   EXPECT_EQ(parse_error({"gc", "stray"}), "gc takes no arguments, got 'stray'");
+  EXPECT_EQ(parse_error({"validate", "x", "--junit", "j", "--keep-on-failure"}),
+            "option --junit does not apply to validate (it is an option of run); "
+            "option --keep-on-failure does not apply to validate (it is an option of run)");
 }
 
 TEST(Options, SuggestsMistypedCommands) {
@@ -167,6 +174,22 @@ TEST(Help, ShowsOnlyTheOptionsOfTheCommand) {
   for (const char* option : {"-j", "--shard", "-k", "--tags", "--junit", "--json", "--artifacts", "--keep-on-failure",
                              "--accel", "--cache-dir", "--timeout-multiplier", "--verbose"})
     EXPECT_NE(run.find(option), std::string::npos) << option;
+}
+
+TEST(Colors, FollowTheModeAndNoColor) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  EXPECT_TRUE(colors_enabled(ColorMode::always, pipe_fds[1]));
+  EXPECT_FALSE(colors_enabled(ColorMode::never, pipe_fds[1]));
+  // A pipe (CI logs) is never a terminal.
+  EXPECT_FALSE(colors_enabled(ColorMode::automatic, pipe_fds[1]));
+  ::setenv("NO_COLOR", "1", 1);
+  EXPECT_TRUE(colors_enabled(ColorMode::always, pipe_fds[1]));  // an explicit choice wins
+  ::unsetenv("NO_COLOR");
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+  EXPECT_EQ(paint("FAIL", Paint::red, true), "\033[31mFAIL\033[0m");
+  EXPECT_EQ(paint("FAIL", Paint::red, false), "FAIL");
 }
 
 }  // namespace
