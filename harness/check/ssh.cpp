@@ -1,6 +1,7 @@
 #include "check/ssh.h"
 
 #include "check/sftp.h"
+#include "util/debug_log.h"
 #include "util/signals.h"
 
 #include <libssh/libssh.h>
@@ -133,6 +134,7 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
     return make_error("ssh to " + host_ + ": cannot open a channel: " + session_error(s));
   }
   std::string remote = guest_command_with_timeout(command, timeout);
+  debug_log::write("ssh", host_ + " $ " + command);
   if (ssh_channel_request_exec(channel, remote.c_str()) != SSH_OK) {
     ssh_channel_free(channel);
     return make_error("ssh to " + host_ + ": cannot run the command: " + session_error(s));
@@ -165,6 +167,9 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   ssh_channel_close(channel);
   ssh_channel_free(channel);
   result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+  debug_log::write("ssh", host_ + ": exit " + std::to_string(result.exit_code) + (result.timed_out ? " (timed out)" : "") + ", " +
+                              std::to_string(result.stdout_text.size()) + " bytes out, " + std::to_string(result.stderr_text.size()) +
+                              " bytes err, " + std::to_string(result.elapsed.count() / 1000) + " ms");
   return result;
 }
 

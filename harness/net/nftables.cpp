@@ -14,6 +14,7 @@
 #include "net/nft_batch.h"
 #include "net/sys_error.h"
 #include "util/process.h"
+#include "util/debug_log.h"
 
 namespace meros::net {
 
@@ -126,6 +127,8 @@ Status NamespaceNftables::apply(const Policy& policy) {
     return make_error("nftables in network namespace " + ns_.name() + " refused the policy: " + text);
   }
   if (status) applied_tables_.insert(policy.table);
+  debug_log::write("nft", ns_.name() + ": table " + policy.table + ", " + std::to_string(batch->message_count()) + " messages, " +
+                              std::to_string(bytes) + " bytes: " + (status ? "applied" : status.error().message));
   return status;
 }
 
@@ -149,6 +152,7 @@ Status NamespaceNftables::load_file(const std::filesystem::path& file) {
     auto before = open_descriptors();
     int failed = nft_run_cmd_from_filename(context_, file.c_str());
     mark_new_descriptors_cloexec(before);
+    debug_log::write("nft", ns_.name() + ": -f " + file.string() + (failed ? ": failed" : ": loaded"));
     (void)nft_ctx_get_output_buffer(context_);
     std::string errors = nft_ctx_get_error_buffer(context_);
     if (failed != 0) return make_error("cannot load " + file.string() + " into network namespace " + ns_.name() + ":\n" + errors);

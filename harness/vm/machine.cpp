@@ -4,6 +4,7 @@
 
 #include "util/process.h"
 #include "util/text.h"
+#include "util/debug_log.h"
 
 namespace meros::vm {
 namespace fs = std::filesystem;
@@ -58,6 +59,7 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   fs::path qemu_log = options.qemu_log.empty() ? fs::path(spec.console_log.string() + ".qemu.log") : options.qemu_log;
   for (const fs::path& path : {spec.console_log, spec.qmp_socket, qemu_log}) remove_stale(path);
   { std::ofstream(qemu_log) << describe_command(*argv) << "\n"; }
+  debug_log::write("qemu", describe_command(*argv));
   auto process = ChildProcess::start({*argv, qemu_log, options.netns_fd});
   if (!process) return make_error(vm + process.error().message);
   // QEMU opens its QMP socket before it checks devices, so a bad option

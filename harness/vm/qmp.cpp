@@ -11,6 +11,7 @@
 
 #include "manifest/values.h"
 #include "util/text.h"
+#include "util/debug_log.h"
 
 namespace meros::vm {
 namespace fs = std::filesystem;
@@ -148,6 +149,7 @@ Result<json> QmpClient::execute(std::string_view command, const json& arguments,
   json request = {{"execute", command}, {"id", id}};
   if (!arguments.empty()) request["arguments"] = arguments;
   if (closed_) return make_error("QMP: cannot send " + quote(command) + ": connection is closed (QEMU exited?)");
+  debug_log::write("qmp", "-> " + request.dump());
   if (auto sent = channel_->send_line(request.dump()); !sent) {
     closed_ = true;
     return make_error("QMP " + quote(command) + ": " + sent.error().message);
@@ -157,6 +159,7 @@ Result<json> QmpClient::execute(std::string_view command, const json& arguments,
   while (true) {
     auto message = read_message(deadline, what);
     if (!message) return message.error();
+    debug_log::write("qmp", "<- " + message->dump());
     if (is_event(*message)) {
       queue_event(std::move(*message));
       continue;
