@@ -65,6 +65,4 @@ junit=$(ls "$consumer"/reports/*/junit.xml 2>/dev/null | head -n 1)
 cases=$(grep -c "<testcase " "$junit")
 [ "$cases" -ge 8 ] || fail "$junit has $cases testcases, expected the 8 steps of smoke"
 grep -q "<failure\|<error" "$junit" && fail "$junit records failures"
-grep -q "$scratch/root/usr/libexec/meros-test/meros-guest\|libexec/meros-test" "$scratch/run.log" ||
-  echo "(the run log does not name the agent's path; the image cache key covers its content)"
 echo "install_test: the unpacked package ran smoke from $consumer: $cases testcases, all passed"
