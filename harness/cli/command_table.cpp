@@ -41,8 +41,9 @@ const std::vector<CommandSpec>& command_specs() {
        "current directory), keeping its name, modes, times and symlinks.",
        0, command_pull},
       {"gc", "", "remove what killed runs left behind",
-       "Removes namespaces, links, processes and overlays left by runs whose owner is gone. A live run's\n"
-       "resources are never touched.",
+       "Removes namespaces, links, processes and overlays left by runs whose owner is gone, the processes a\n"
+       "killed build's hooks or debootstrap left running (their cgroup), and staging directories under the\n"
+       "store's tmp/ that no build is using. A live run's or build's resources are never touched.",
        0, command_gc},
       {"schema", "", "print the JSON Schema of scenario.yml (for editors)",
        "Prints the JSON Schema of scenario.yml, generated from the parser's key table; installed as\n"
