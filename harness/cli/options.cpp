@@ -185,7 +185,7 @@ class HelpFormatter : public CLI::Formatter {
 
 const char* kFooter =
     "Exit codes: 0 all passed, 1 a test failed, 2 usage or validation error (nothing was started),\n"
-    "3 the environment cannot run scenarios, 130/143 interrupted.\n"
+    "3 the environment cannot run scenarios, 129/130/143 interrupted (SIGHUP/SIGINT/SIGTERM).\n"
     "See 'meros-test COMMAND --help' for a command's options.";
 
 // The whole command line: meros-test with one subcommand a table entry.

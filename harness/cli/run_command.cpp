@@ -1,5 +1,5 @@
 // meros-test run: the pipeline for every selected scenario, the reports,
-// the exit code. Signals stop the run after teardown (130/143).
+// the exit code. Signals stop the run after teardown (128 + signal).
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
