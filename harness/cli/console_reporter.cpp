@@ -33,12 +33,14 @@ void ConsoleReporter::clear_status() {
 }
 
 void ConsoleReporter::info(const std::string& line) {
+  if (verbosity_ < 0) return;
   std::lock_guard<std::mutex> lock(mutex_);
   clear_status();
   std::cerr << line << "\n";
 }
 
 void ConsoleReporter::progress(const std::string& fixture, const std::string& step, int done, int total) {
+  if (verbosity_ < 0) return;
   std::string text = fixture + ": " + step;
   if (done > 0) text += " " + std::to_string(done) + (total > 0 ? "/" + std::to_string(total) : " objects");
   std::lock_guard<std::mutex> lock(mutex_);

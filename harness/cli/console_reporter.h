@@ -21,6 +21,8 @@ enum class Paint { green, red, yellow, bold };
 // text wrapped in the ANSI sequence when enabled.
 std::string paint(const std::string& text, Paint colour, bool enabled);
 
+// A build's progress on stderr. verbosity < 0 (-q) prints nothing: a build
+// that fails still reaches the report and the summary as an errored setup.
 class ConsoleReporter : public BuildReporter {
  public:
   explicit ConsoleReporter(int verbosity);

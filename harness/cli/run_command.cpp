@@ -318,7 +318,7 @@ int command_run(const Options& options) {
   RunServices services{runner, printer};
   RunReport report = new_report(settings, options);
   // The stages, in order: fixtures for every scenario, then the scenarios.
-  auto fixtures = resolve_all(selected, store, runner, options.verbosity);
+  auto fixtures = resolve_all(selected, store, runner, options.quiet ? -1 : options.verbosity);
   report.suites = run_all(selected, fixtures, settings, services, options.jobs);
   std::error_code ec;
   fs::remove_all(settings.work_root, ec);

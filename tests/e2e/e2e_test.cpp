@@ -415,6 +415,23 @@ TEST_F(EndToEnd, SecondSignalKillsEveryQemuAtOnce) {
   EXPECT_EQ(gc.exit_code, 0) << gc.text;
 }
 
+// -vv: the steps with their timings, the progress lines of -v, and one
+// trace line for every QEMU command line, QMP message, SSH command and nft
+// batch. -q: nothing of that, only the summary of a passing run.
+TEST_F(EndToEnd, VerbosityLevelsShowWhatTheySay) {
+  auto traced = meros("-vv scenarios/smoke --artifacts " + (out_ / "traced").string());
+  EXPECT_EQ(traced.exit_code, 0) << traced.text;
+  for (const char* channel : {"\n[qemu] ", "\n[qmp] -> ", "\n[qmp] <- ", "\n[ssh] ", "\n[nft] "})
+    EXPECT_NE(traced.text.find(channel), std::string::npos) << "no " << channel + 1 << "line in\n" << traced.text;
+  EXPECT_TRUE(std::regex_search(traced.text, std::regex(R"(\[smoke\] vm1: ready in [0-9]+ ms)"))) << traced.text;
+  EXPECT_TRUE(std::regex_search(traced.text, std::regex(R"(PASS  kernel answers  \([0-9]+ ms\))"))) << traced.text;
+  auto quiet = meros("-q scenarios/smoke --artifacts " + (out_ / "quiet").string());
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.text;
+  for (const char* absent : {"PASS", "== smoke", "ready in", "[qemu]", "meros-test run ", ": cached"})
+    EXPECT_EQ(quiet.text.find(absent), std::string::npos) << "-q printed " << absent << "\n" << quiet.text;
+  EXPECT_NE(quiet.text.find("1 scenario(s): "), std::string::npos) << quiet.text;
+}
+
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   fs::path junit = out_ / "junit.xml";
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());

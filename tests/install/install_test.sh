@@ -1,9 +1,11 @@
 #!/bin/sh
 # The product as another repository gets it: build the .deb with CPack,
-# check its Depends and contents, unpack it into a scratch prefix (not the
-# host's /usr: nothing on the host changes), then, from a scratch consumer
-# directory outside the source tree, validate and run a copied scenario
-# with the unpacked meros-test only. Usage: install_test.sh BUILD_DIR SOURCE_DIR
+# check its Depends and contents, install it with dpkg into a scratch root
+# (dpkg --root: its own dpkg database, not the host's /usr, so nothing on
+# the host changes), then, from a scratch consumer directory outside the
+# source tree, validate and run a copied scenario with the installed
+# meros-test only, and check the JUnit's file/line and the HTML report.
+# Usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -eu
 build=$1
 source=$2
@@ -38,8 +40,12 @@ for path in ./usr/bin/meros-test ./usr/libexec/meros-test/meros-guest ./usr/shar
   grep -q " $path\$" "$scratch/contents" || fail "the package has no $path"
 done
 
-echo "== unpack into $scratch/root"
-dpkg-deb -x "$deb" "$scratch/root"
+echo "== dpkg --root $scratch/root -i"
+mkdir -p "$scratch/root/var/lib/dpkg/info" "$scratch/root/var/lib/dpkg/updates"
+: >"$scratch/root/var/lib/dpkg/status"
+# The dependencies are the host's (checked above), not in the scratch database.
+dpkg --root="$scratch/root" --force-depends -i "$deb" >"$scratch/dpkg.log" 2>&1 || { cat "$scratch/dpkg.log"; fail "dpkg -i failed"; }
+dpkg --root="$scratch/root" -s meros-test | grep -q "^Status: install ok installed" || fail "dpkg does not list meros-test as installed"
 bin="$scratch/root/usr/bin/meros-test"
 "$bin" --version | grep -q "^meros-test " || fail "--version"
 man -l "$scratch/root/usr/share/man/man1/meros-test.1" 2>/dev/null | grep -q "validate" || fail "the man page does not render"
@@ -65,4 +71,9 @@ junit=$(ls "$consumer"/reports/*/junit.xml 2>/dev/null | head -n 1)
 cases=$(grep -c "<testcase " "$junit")
 [ "$cases" -ge 8 ] || fail "$junit has $cases testcases, expected the 8 steps of smoke"
 grep -q "<failure\|<error" "$junit" && fail "$junit records failures"
-echo "install_test: the unpacked package ran smoke from $consumer: $cases testcases, all passed"
+# Each testcase points at its step in the manifest, as given on the command line.
+line=$(grep -n "name: kernel answers" smoke/scenario.yml | cut -d: -f1)
+grep -Eq "<testcase [^>]*name=\"kernel answers\"[^>]* file=\"(\./)?smoke/scenario\.yml\" line=\"$line\"" "$junit" ||
+  fail "the testcase 'kernel answers' does not carry file=smoke/scenario.yml line=$line in $junit"
+[ -s "$(dirname "$junit")/index.html" ] || fail "no index.html beside $junit"
+echo "install_test: the installed package ran smoke from $consumer: $cases testcases, all passed"
