@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "manifest/loading.h"
+#include "report/text.h"
 #include "runner/selection.h"
 #include "util/exit_codes.h"
 
@@ -105,6 +106,7 @@ int command_list(const Options& options) {
       std::cout << "]";
     }
     std::cout << "\n";
+    if (!scenario.description.empty()) std::cout << "  " << one_line(scenario.description) << "\n";
     for (std::size_t i = 0; i < scenario.tests.size(); ++i)
       if (run_test[i]) std::cout << "  - " << scenario.tests[i].name << "  (" << step_summary(scenario.tests[i]) << ")\n";
   }

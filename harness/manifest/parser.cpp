@@ -396,8 +396,23 @@ class ScenarioParser {
     if (auto image = map.string("image")) vm.image = *image;
     if (vm.boot == BootMode::disk && map.has("kernel"))
       yaml_.error(map.key_mark("kernel"), map.what() + ".kernel: a VM with boot: disk starts the image's own kernel; remove kernel or use boot: direct");
-    if (vm.boot == BootMode::direct) resolve_kernel(vm.kernel, map.has("kernel") ? map.value_mark("kernel") : map.mark(), map.what());
+    if (vm.boot == BootMode::direct) {
+      resolve_kernel(vm.kernel, map.has("kernel") ? map.value_mark("kernel") : map.mark(), map.what());
+      choose_machine_for_kernel(map, vm);
+    }
     resolve_image(vm.image, map.has("image") ? map.value_mark("image") : map.mark(), map.what());
+  }
+
+  // A distribution's kernel finds virtio devices over PCI (or ACPI) only:
+  // Debian's has no VIRTIO_MMIO_CMDLINE_DEVICES, and microvm runs without
+  // ACPI. Such a VM needs PCI, so it defaults to q35.
+  void choose_machine_for_kernel(const MapReader& map, VirtualMachine& vm) {
+    auto recipe = scenario_.kernels.find(vm.kernel);
+    if (recipe == scenario_.kernels.end() || recipe->second.kind != KernelKind::package || vm.arch != Arch::x86_64) return;
+    if (!map.has("machine")) vm.machine = "q35";
+    else if (vm.machine == "microvm")
+      yaml_.error(map.value_mark("machine"), map.what() + ".machine: the package kernel " + quote(vm.kernel) +
+                                                 " finds its disk and NICs only over PCI, which microvm lacks: set machine: q35 (or leave machine out)");
   }
 
   void resolve_kernel(const std::string& name, const SourceMark& mark, const std::string& what) {

@@ -296,7 +296,9 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
   }
   if (auto root = map.string("root")) {
     static const std::regex device("/dev/[a-z0-9/]+");
-    if (!std::regex_match(*root, device))
+    if (image.kind != ImageKind::use && !map.has("use"))
+      source.file.error(map.key_mark("root"), what + ".root: only use: images take 'root' (a built image is one filesystem on the whole disk, /dev/vda): remove it");
+    else if (!std::regex_match(*root, device))
       source.file.error(map.value_mark("root"), what + ".root: expected a device such as /dev/vda or /dev/vda1, got " + quote(*root));
     else image.root = *root;
   }

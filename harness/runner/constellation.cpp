@@ -244,9 +244,12 @@ class Constellation::Parts : public Testbed {
       if (!overlay) return make_error(vm.name() + ": overlay: " + overlay.error().message);
       running->overlay.emplace(std::move(*overlay));
       cleanup_.push(vm.name() + " overlay", [&running] { return running->overlay->remove(); });
+      // Only the overlay knows whether it is larger than its base image.
+      vm::MachineSpec spec = vm.machine;
+      spec.grow_root = running->overlay->grown();
       vm::MachineOptions options;
       options.netns_fd = network_->ns().fd();
-      auto machine = vm::Machine::start(vm.machine, options);
+      auto machine = vm::Machine::start(spec, options);
       if (!machine) return machine.error();  // it names the VM
       running->machine.emplace(std::move(*machine));
       cleanup_.push(vm.name(), [this, &running]() -> Status {

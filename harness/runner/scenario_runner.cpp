@@ -21,6 +21,8 @@ class ScenarioRun {
     suite_.name = selected.scenario.name;
     suite_.path = selected.scenario.display_path;
     suite_.topology = describe_topology(selected.scenario);
+    // JUnit <properties> and the JSON report both carry it.
+    if (!selected.scenario.description.empty()) suite_.properties.push_back({"description", selected.scenario.description});
     suite_.timestamp = format_iso8601(std::chrono::system_clock::now());
   }
 

@@ -40,17 +40,18 @@ Result<Overlay> Overlay::create(ProcessRunner& runner, const fs::path& base, con
     fs::remove(path, ec);
     return make_error(describe_command(spec.argv) + " failed: " + tail_lines(run->output, 5));
   }
-  return Overlay(path, size);
+  return Overlay(path, size, size > info->virtual_size);
 }
 
 Overlay::Overlay(Overlay&& other) noexcept
-    : path_(std::exchange(other.path_, fs::path())), virtual_size_(other.virtual_size_) {}
+    : path_(std::exchange(other.path_, fs::path())), virtual_size_(other.virtual_size_), grown_(other.grown_) {}
 
 Overlay& Overlay::operator=(Overlay&& other) noexcept {
   if (this != &other) {
     (void)remove();
     path_ = std::exchange(other.path_, fs::path());
     virtual_size_ = other.virtual_size_;
+    grown_ = other.grown_;
   }
   return *this;
 }

@@ -36,16 +36,20 @@ class Overlay {
 
   const std::filesystem::path& path() const { return path_; }
   std::uint64_t virtual_size() const { return virtual_size_; }
+  // Larger than the base: the guest grows its root filesystem at boot.
+  bool grown() const { return grown_; }
   // Leave the file in place (--keep-on-failure).
   void keep() { path_.clear(); }
   // Removes the file now; idempotent.
   Status remove();
 
  private:
-  Overlay(std::filesystem::path path, std::uint64_t virtual_size) : path_(std::move(path)), virtual_size_(virtual_size) {}
+  Overlay(std::filesystem::path path, std::uint64_t virtual_size, bool grown)
+      : path_(std::move(path)), virtual_size_(virtual_size), grown_(grown) {}
 
   std::filesystem::path path_;
   std::uint64_t virtual_size_ = 0;
+  bool grown_ = false;
 };
 
 }  // namespace meros::vm

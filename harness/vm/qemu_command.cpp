@@ -49,6 +49,7 @@ std::string meros_settings(const MachineSpec& spec) {
   for (const NicSpec& nic : spec.networks) add_interface(nic);
   if (spec.management) add_interface(*spec.management);
   if (spec.gateway) out += " meros.gw=" + spec.gateway->str();
+  if (spec.grow_root) out += " meros.grow=1";
   return out;
 }
 

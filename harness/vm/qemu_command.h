@@ -38,6 +38,7 @@ struct MachineSpec {
   std::filesystem::path initrd;  // direct boot with a package kernel: its module initramfs
   std::string root_device = "/dev/vda";
   std::filesystem::path disk;    // the VM's qcow2 overlay
+  bool grow_root = false;        // meros.grow: the overlay is larger than the image (disk_size)
   std::vector<NicSpec> networks;         // eth0, eth1, ...: QEMU devices net0, net1, ...
   std::optional<NicSpec> management;     // mgmt0: QEMU device "mgmt"
   std::optional<Ipv4> gateway;           // meros.gw

@@ -26,6 +26,7 @@ TEST(Overlay, GrowsToTheDiskSizeWhenLargerThanTheBase) {
   auto overlay = Overlay::create(runner, dir.path() / "base.qcow2", dir.path() / "web.qcow2", 2ull << 30);
   ASSERT_TRUE(overlay) << overlay.error().message;
   EXPECT_EQ(overlay->virtual_size(), 2ull << 30);
+  EXPECT_TRUE(overlay->grown());  // the guest grows its filesystem into the space
   ASSERT_EQ(runner.commands.size(), 2u);
   EXPECT_EQ(runner.commands[0], (std::vector<std::string>{"qemu-img", "info", "--force-share", "--output=json",
                                                            (dir.path() / "base.qcow2").string()}));
@@ -44,6 +45,7 @@ TEST(Overlay, KeepsTheBaseSizeWhenTheDiskSizeIsSmaller) {
   auto overlay = Overlay::create(runner, dir.path() / "base.img", dir.path() / "web.qcow2", 1 << 20);
   ASSERT_TRUE(overlay) << overlay.error().message;
   EXPECT_EQ(overlay->virtual_size(), 1u << 30);
+  EXPECT_FALSE(overlay->grown());
   EXPECT_EQ(runner.commands[1].back(), (dir.path() / "web.qcow2").string());  // no size argument
   EXPECT_EQ(runner.commands[1][8], "raw");
 }

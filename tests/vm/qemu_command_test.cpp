@@ -71,6 +71,16 @@ TEST(QemuCommand, MicrovmDirectBoot) {
   EXPECT_EQ(*argv, expected);
 }
 
+// A disk larger than the image: the guest init is told to grow the root
+// filesystem (meros.grow=1, beside the other meros.* settings).
+TEST(QemuCommand, GrownDiskAsksTheGuestToGrowItsRoot) {
+  MachineSpec spec = web();
+  spec.grow_root = true;
+  EXPECT_NE(kernel_cmdline(spec).find(" meros.grow=1"), std::string::npos) << kernel_cmdline(spec);
+  spec.grow_root = false;
+  EXPECT_EQ(kernel_cmdline(spec).find("meros.grow"), std::string::npos);
+}
+
 TEST(QemuCommand, Q35WithKvmSeveralNicsAndModels) {
   MachineSpec spec = web();
   spec.machine = "q35";
