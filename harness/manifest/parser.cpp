@@ -676,6 +676,11 @@ void ScenarioParser::parse_step(const YAML::Node& node, std::size_t index, std::
   if (!map.require(action)) return;
   if (auto timeout = map.duration("timeout")) {
     if (timeout->count() < 100) yaml_.error(map.value_mark("timeout"), what + ".timeout: a step needs at least 100ms, got " + format_duration(*timeout));
+    else if ((action == "reach" || action == "matrix") && *timeout < scenario_.probe_timeout)
+      // The step's timeout bounds its probes; one shorter than a probe's wait cannot tell drop from allow.
+      yaml_.error(map.value_mark("timeout"), what + ".timeout: a " + action + " step's probes wait up to probe_timeout (" +
+                                                 format_duration(scenario_.probe_timeout) + "), so its timeout must be at least that, got " +
+                                                 format_duration(*timeout));
     else step.timeout = *timeout;
   }
   if (auto retries = map.integer("retries", 0, 100)) step.retries = static_cast<int>(*retries);

@@ -43,6 +43,18 @@ const net::TapLink* choose_link(const Endpoint& endpoint, const Endpoint& other,
   return mine.front();
 }
 
+// The scenario VM with an interface at `address`, or null.
+const net::VmLinks* vm_at(Ipv4 address, const net::Topology& topology) {
+  for (const auto& vm : topology.vms)
+    for (const auto& tap : vm.networks)
+      if (tap.address == address) return &vm;
+  return nullptr;
+}
+
+bool is_gateway(Ipv4 address, const net::Topology& topology) {
+  return std::any_of(topology.bridges.begin(), topology.bridges.end(), [address](const net::BridgeLink& b) { return b.gateway == address; });
+}
+
 vm::NicSpec nic(const std::string& tap, const Mac& mac, const std::string& model, const std::string& ifname, Ipv4 address, int prefix) {
   vm::NicSpec spec;
   spec.tap = tap;
@@ -192,7 +204,11 @@ Result<ProbeRoute> route_check(const ReachCheck& check, const net::Topology& top
   if (!route.from_host) route.source_vm = check.from.vm;
   switch (check.to.kind) {
     case Endpoint::Kind::address:
+      // An address of a scenario VM is that VM's interface (and a bridge's
+      // gateway the host's), listeners included.
       route.target_address = check.to.address;
+      if (const net::VmLinks* owner = vm_at(check.to.address, topology)) route.target_vm = owner->vm;
+      else route.target_is_host = is_gateway(check.to.address, topology);
       return route;
     case Endpoint::Kind::vm: {
       const net::TapLink* link = choose_link(check.to, check.from, topology);

@@ -25,7 +25,7 @@ struct Timeouts {
   Duration ruleset_listing{10'000};   // `nft list ruleset` of a guest at teardown
   Duration powerdown{2000};           // ACPI powerdown before quit
   Duration quit{3000};                // QMP quit before SIGKILL
-  Duration retry_pause{1000};         // between attempts of a reach or matrix row
+  Duration retry_pause{1000};         // between attempts of a step (a reach or matrix: of its rows)
 
   // d times the multiplier.
   Duration scaled(Duration d) const;

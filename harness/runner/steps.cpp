@@ -78,11 +78,11 @@ CaseResult StepEngine::errored_case(const std::string& name, const std::string& 
   return c;
 }
 
-Duration StepEngine::scaled(Duration d) const {
-  auto wanted = plan_.timeouts.scaled(d);
-  auto left = std::chrono::duration_cast<Duration>(deadline_ - testbed_.clock().now());
-  return std::max(Duration(1), std::min(wanted, left));
+Duration StepEngine::until(vm::Clock::time_point end) const {
+  return std::max(Duration(1), std::chrono::duration_cast<Duration>(end - testbed_.clock().now()));
 }
+
+Duration StepEngine::scaled(Duration d) const { return std::min(plan_.timeouts.scaled(d), until(deadline_)); }
 
 std::string StepEngine::stop_reason() const {
   if (stop_ && stop_->load()) return "not run: interrupted (" + signal_name(stop_->load()) + ")";
@@ -169,24 +169,32 @@ Attempt StepEngine::run_attempt(const TestStep& step, CaseResult& c) {
   return attempt;
 }
 
-CaseResult StepEngine::run_command(const TestStep& step) {
-  CaseResult c = new_case(step.name);
+void StepEngine::retry(const TestStep& step, CaseResult& c, const std::function<Attempt()>& attempt) {
   c.retries = step.retries;
-  if (!testbed_.is_running(step.vm)) return errored_case(step.name, "VM " + step.vm + " is not running (its QEMU exited earlier)");
   for (int i = 0; i <= step.retries; ++i) {
-    c.attempts.push_back(run_attempt(step, c));
+    if (i > 0) {
+      testbed_.clock().sleep_for(plan_.timeouts.retry_pause);
+      if (past_deadline() || stopping()) break;
+    }
+    c.attempts.push_back(attempt());
     c.time += c.attempts.back().time;
-    if (c.attempts.back().status == CaseStatus::passed || past_deadline() || (stop_ && stop_->load())) break;
+    if (c.attempts.back().status == CaseStatus::passed || past_deadline() || stopping()) break;
   }
   const Attempt& last = c.attempts.back();
   c.status = last.status;
   c.message = last.message;
-  if (last.status != CaseStatus::passed && !testbed_.is_running(step.vm)) {
+  c.flaky = last.status == CaseStatus::passed && c.attempts.size() > 1;
+}
+
+CaseResult StepEngine::run_command(const TestStep& step) {
+  CaseResult c = new_case(step.name);
+  if (!testbed_.is_running(step.vm)) return errored_case(step.name, "VM " + step.vm + " is not running (its QEMU exited earlier)");
+  retry(step, c, [&] { return run_attempt(step, c); });
+  if (c.status != CaseStatus::passed && !testbed_.is_running(step.vm)) {
     // Not the command's verdict: the machine under it is gone.
     c.status = CaseStatus::errored;
     c.message = "VM " + step.vm + " stopped running (its QEMU exited) during the step";
   }
-  c.flaky = last.status == CaseStatus::passed && c.attempts.size() > 1;
   if (c.status != CaseStatus::passed)
     c.detail = "command on " + step.vm + ": " + step.command + "\nexpected: " + c.expected + "\nobserved: " + c.observed + "\n" +
                output_evidence("stdout", c.stdout_text) + output_evidence("stderr", c.stderr_text) + "\n" +
@@ -198,14 +206,14 @@ CaseResult StepEngine::run_command(const TestStep& step) {
 
 // Starts the listeners the step's rows need and no earlier step started.
 // Returns why listening failed, by target ("" = the host).
-std::map<std::string, std::string> StepEngine::start_listeners(const StepPlan& step) {
+std::map<std::string, std::string> StepEngine::start_listeners(const StepPlan& step, vm::Clock::time_point step_end) {
   std::map<std::string, std::string> failures;
   for (const auto& listener : step.listeners) {
     std::vector<PortProto> ports;
     for (const auto& port : listener.ports)
       if (!listening_.count({listener.target, port})) ports.push_back(port);
     if (ports.empty()) continue;
-    Status started = testbed_.listen(listener.target, ports, scaled(plan_.timeouts.listen));
+    Status started = testbed_.listen(listener.target, ports, std::min(scaled(plan_.timeouts.listen), until(step_end)));
     if (!started) {
       failures[listener.target] = started.error().message;
       continue;
@@ -216,11 +224,12 @@ std::map<std::string, std::string> StepEngine::start_listeners(const StepPlan& s
 }
 
 // Probes the given rows, one batch a source, the sources concurrently.
-void StepEngine::probe_rows(const std::vector<Row*>& pending) {
+void StepEngine::probe_rows(const std::vector<Row*>& pending, vm::Clock::time_point step_end) {
   std::map<std::string, std::vector<Row*>> by_source;  // "" = the host
   for (Row* row : pending) by_source[row->plan->route->from_host ? "" : row->plan->route->source_vm].push_back(row);
   Duration probe_timeout = plan_.scenario->probe_timeout;
-  Duration batch_timeout = scaled(plan_.timeouts.probe_batch) + probe_timeout;
+  // The sources probe at once, so each batch may take what is left of the step.
+  Duration batch_timeout = std::min(scaled(plan_.timeouts.probe_batch) + probe_timeout, until(step_end));
   std::vector<std::future<void>> running;
   for (auto& [source, rows] : by_source) {
     running.push_back(std::async(std::launch::async, [this, &source, &rows, probe_timeout, batch_timeout] {
@@ -293,9 +302,13 @@ CaseResult StepEngine::row_case(const Row& row, const nlohmann::json& hit) {
 }
 
 std::vector<CaseResult> StepEngine::run_checks(const StepPlan& step) {
+  // The step's timeout bounds all of it: its listeners, every row's probes
+  // (a matrix's rows share it) and every retry round.
+  auto step_end = testbed_.clock().now() + scaled(step.step->timeout);
+  auto out_of_time = [&] { return testbed_.clock().now() >= step_end || past_deadline() || stopping(); };
   std::vector<Row> rows(step.rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) rows[i].plan = &step.rows[i];
-  auto listen_failures = start_listeners(step);
+  auto listen_failures = start_listeners(step, step_end);
   for (auto& row : rows) {
     if (!row.plan->route || row.plan->check->target.proto == Proto::icmp) continue;
     const ProbeRoute& route = *row.plan->route;
@@ -307,15 +320,20 @@ std::vector<CaseResult> StepEngine::run_checks(const StepPlan& step) {
   for (int round = 0; round <= step.step->retries; ++round) {
     // Round 0 probes every routed row, retries the ones that did not pass.
     std::vector<Row*> pending;
-    for (auto& row : rows) {
-      if (!row.routed() || (round > 0 && row.passed())) continue;
-      row.outcome.reset();
-      row.error.clear();
-      pending.push_back(&row);
-    }
-    if (pending.empty() || (round > 0 && (past_deadline() || (stop_ && stop_->load())))) break;
+    for (auto& row : rows)
+      if (row.routed() && (round == 0 || !row.passed())) pending.push_back(&row);
+    if (pending.empty() || (round > 0 && out_of_time())) break;
     if (round > 0) testbed_.clock().sleep_for(plan_.timeouts.retry_pause);
-    probe_rows(pending);
+    // A row keeps its last outcome when no round is left to probe it again.
+    if (round > 0 && out_of_time()) break;
+    for (Row* row : pending) {
+      row->outcome.reset();
+      row->error.clear();
+    }
+    probe_rows(pending, step_end);
+    if (testbed_.clock().now() >= step_end)
+      for (Row* row : pending)
+        if (!row->outcome) row->error = "the step's timeout (" + format_duration(step.step->timeout) + ") ran out: " + row->error;
     for (Row* row : pending) {
       Attempt attempt;
       // The row's own probe time; the whole batch's when it got no answer.
@@ -347,43 +365,67 @@ std::vector<CaseResult> StepEngine::run_checks(const StepPlan& step) {
 
 // --- push, pull, link ------------------------------------------------------------
 
-CaseResult StepEngine::push_files(const TestStep& step) {
-  auto started = testbed_.clock().now();
-  CaseResult c = new_case(step.name);
-  Transfer pushed = testbed_.push(step.vm, step.local_path, step.dst, scaled(step.timeout));
-  c.time = seconds(testbed_.clock().now() - started);
-  testbed_.note(step.vm, transfer_entry("push " + step.src + " -> " + (pushed.copied ? *pushed.copied : step.dst), pushed, c.time));
-  if (!pushed.copied) {
-    c.status = pushed.harness_fault ? CaseStatus::errored : CaseStatus::failed;
-    c.message = "push " + step.src + " to " + step.vm + ":" + step.dst + ": " + pushed.copied.error().message;
+namespace {
+
+// A push's or pull's attempt: an SFTP failure is the harness's (errored),
+// a path the guest refuses the scenario's (failed).
+Attempt transfer_attempt(const Transfer& transfer, double time, const std::string& what) {
+  Attempt attempt;
+  attempt.time = time;
+  if (!transfer.copied) {
+    attempt.status = transfer.harness_fault ? CaseStatus::errored : CaseStatus::failed;
+    attempt.message = what + ": " + transfer.copied.error().message;
   }
+  return attempt;
+}
+
+}  // namespace
+
+CaseResult StepEngine::push_files(const TestStep& step) {
+  CaseResult c = new_case(step.name);
+  retry(step, c, [&] {
+    auto started = testbed_.clock().now();
+    Transfer pushed = testbed_.push(step.vm, step.local_path, step.dst, scaled(step.timeout));
+    double time = seconds(testbed_.clock().now() - started);
+    testbed_.note(step.vm, transfer_entry("push " + step.src + " -> " + (pushed.copied ? *pushed.copied : step.dst), pushed, time));
+    return transfer_attempt(pushed, time, "push " + step.src + " to " + step.vm + ":" + step.dst);
+  });
   return c;
 }
 
 CaseResult StepEngine::pull_files(const TestStep& step) {
-  auto started = testbed_.clock().now();
   CaseResult c = new_case(step.name);
   auto destination = path_beneath(plan_.artifacts, step.local_path, "pull destination");
   if (!destination) return errored_case(step.name, destination.error().message);
   fs::path local_dir = *destination;
-  Transfer pulled = testbed_.pull(step.vm, step.src, local_dir, scaled(step.timeout));
-  c.time = seconds(testbed_.clock().now() - started);
-  testbed_.note(step.vm, transfer_entry("pull " + step.src + " -> " + local_dir.string(), pulled, c.time));
-  if (!pulled.copied) {
-    c.status = pulled.harness_fault ? CaseStatus::errored : CaseStatus::failed;
-    c.message = "pull " + step.vm + ":" + step.src + ": " + pulled.copied.error().message;
-    return c;
-  }
-  c.attachments.push_back((fs::path(plan_.scenario->name) / step.local_path / fs::path(*pulled.copied).filename()).lexically_normal().string());
+  std::string copied;
+  retry(step, c, [&] {
+    auto started = testbed_.clock().now();
+    Transfer pulled = testbed_.pull(step.vm, step.src, local_dir, scaled(step.timeout));
+    double time = seconds(testbed_.clock().now() - started);
+    testbed_.note(step.vm, transfer_entry("pull " + step.src + " -> " + local_dir.string(), pulled, time));
+    if (pulled.copied) copied = *pulled.copied;
+    return transfer_attempt(pulled, time, "pull " + step.vm + ":" + step.src);
+  });
+  if (c.status == CaseStatus::passed)
+    c.attachments.push_back((fs::path(plan_.scenario->name) / step.local_path / fs::path(copied).filename()).lexically_normal().string());
   return c;
 }
 
+// A link the harness could not set is its own failure: errored.
 CaseResult StepEngine::set_link(const TestStep& step) {
-  auto started = testbed_.clock().now();
-  Status status = testbed_.set_link(step.vm, step.network_index, step.link_up, scaled(step.timeout));
-  if (!status) return errored_case(step.name, status.error().message);
   CaseResult c = new_case(step.name);
-  c.time = seconds(testbed_.clock().now() - started);
+  retry(step, c, [&] {
+    auto started = testbed_.clock().now();
+    Status status = testbed_.set_link(step.vm, step.network_index, step.link_up, scaled(step.timeout));
+    Attempt attempt;
+    attempt.time = seconds(testbed_.clock().now() - started);
+    if (!status) {
+      attempt.status = CaseStatus::errored;
+      attempt.message = status.error().message;
+    }
+    return attempt;
+  });
   return c;
 }
 

@@ -59,9 +59,13 @@ class StepEngine {
   CaseResult push_files(const TestStep& step);
   CaseResult pull_files(const TestStep& step);
   CaseResult set_link(const TestStep& step);
+  // Attempts until one passes, the step's retries run out, or the
+  // scenario's time or a signal stops it; the case takes the last verdict.
+  void retry(const TestStep& step, CaseResult& c, const std::function<Attempt()>& attempt);
 
-  std::map<std::string, std::string> start_listeners(const StepPlan& step);
-  void probe_rows(const std::vector<Row*>& pending);
+  // step_end: when the reach or matrix step's own timeout runs out.
+  std::map<std::string, std::string> start_listeners(const StepPlan& step, vm::Clock::time_point step_end);
+  void probe_rows(const std::vector<Row*>& pending, vm::Clock::time_point step_end);
   std::map<std::uint64_t, std::uint64_t> counter_snapshot();
   nlohmann::json rules_hit(const std::map<std::uint64_t, std::uint64_t>& before, const std::map<std::uint64_t, std::uint64_t>& after);
   CaseResult row_case(const Row& row, const nlohmann::json& hit);
@@ -70,7 +74,10 @@ class StepEngine {
   CaseResult errored_case(const std::string& name, const std::string& message) const;
   // A step's timeout times the multiplier, cut to what is left of the scenario's.
   Duration scaled(Duration d) const;
+  // What is left until `end`, at least 1 ms.
+  Duration until(vm::Clock::time_point end) const;
   bool past_deadline() const { return testbed_.clock().now() >= deadline_; }
+  bool stopping() const { return stop_ && stop_->load(); }
 
   Testbed& testbed_;
   const Plan& plan_;

@@ -33,11 +33,13 @@ struct RunCall {
 struct ProbeCall {
   std::string source;
   std::vector<guest::ProbeRequest> requests;
+  Duration timeout;  // the whole batch's
 };
 
 struct ListenCall {
   std::string target;
   std::vector<PortProto> ports;
+  Duration timeout;
 };
 
 class FakeTestbed : public Testbed {
@@ -56,6 +58,7 @@ class FakeTestbed : public Testbed {
     return Transfer{what, false};
   };
   std::function<Status(const ListenCall&)> on_listen = [](const ListenCall&) { return Status{}; };
+  std::function<Status()> on_link = [] { return Status{}; };
   std::map<std::string, bool> stopped;  // VMs whose QEMU is gone
 
   std::vector<RunCall> runs;
@@ -79,21 +82,21 @@ class FakeTestbed : public Testbed {
     return on_transfer((local_dir / std::filesystem::path(guest_path).filename()).string());
   }
   std::vector<Result<guest::ProbeOutcome>> probe(const std::string& source, const std::vector<guest::ProbeRequest>& requests,
-                                                 Duration) override {
+                                                 Duration timeout) override {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      probes.push_back({source, requests});
+      probes.push_back({source, requests, timeout});
     }
     std::vector<Result<guest::ProbeOutcome>> out;
     for (const auto& request : requests) out.push_back(on_probe(source, request));
     return out;
   }
-  Status listen(const std::string& target, const std::vector<PortProto>& ports, Duration) override {
-    ListenCall call{target, ports};
+  Status listen(const std::string& target, const std::vector<PortProto>& ports, Duration timeout) override {
+    ListenCall call{target, ports, timeout};
     listens.push_back(call);
     return on_listen(call);
   }
-  Status set_link(const std::string&, int, bool, Duration) override { return {}; }
+  Status set_link(const std::string&, int, bool, Duration) override { return on_link(); }
   Result<std::vector<net::RuleCounter>> read_counters() override { return counters; }
   bool is_running(const std::string& vm) override { return !stopped[vm]; }
   std::string console_tail(const std::string& vm, std::size_t) override { return "console of " + vm; }

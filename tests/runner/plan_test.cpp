@@ -79,14 +79,34 @@ TEST(Plan, ProbeRoutesResolveEveryEndpointKind) {
   // host: the gateway of the source's bridge
   EXPECT_TRUE(rows[2].route->target_is_host);
   EXPECT_EQ(rows[2].route->target_address.str(), "10.0.10.1");
-  // a literal address: itself, nobody's listener
+  // a literal address of a scenario VM: that VM's interface
   EXPECT_EQ(rows[3].route->target_address.str(), "10.0.10.5");
-  EXPECT_TRUE(rows[3].route->target_vm.empty());
+  EXPECT_EQ(rows[3].route->target_vm, "web");
   EXPECT_FALSE(rows[3].route->target_is_host);
   // from host
   EXPECT_TRUE(rows[4].route->from_host);
   EXPECT_EQ(rows[4].route->target_address.str(), "10.0.20.6");
   EXPECT_EQ(rows[0].name, "rows: db -> web 80/tcp allow");
+}
+
+// Spec v1.1: a literal address that belongs to a scenario VM is that VM's
+// interface, listeners included; a bridge's gateway is the host; any other
+// address is nobody's.
+TEST(Plan, LiteralAddressesOfTheScenarioGetTheirOwnersListeners) {
+  auto planned = plan_text(std::string(kTwoBridges) +
+                           "  - name: literals\n    matrix:\n      - [web, 10.0.20.6, 7000/tcp, allow]\n"
+                           "      - [db, 10.0.20.1, 7001/udp, allow]\n      - [web, 10.0.10.99, 7002/tcp, drop]\n");
+  const StepPlan& step = planned->plan.steps.at(1);
+  ASSERT_EQ(step.rows.size(), 3u);
+  EXPECT_EQ(step.rows[0].route->target_vm, "db");
+  EXPECT_TRUE(step.rows[1].route->target_is_host);
+  EXPECT_TRUE(step.rows[2].route->target_vm.empty());
+  EXPECT_FALSE(step.rows[2].route->target_is_host);
+  ASSERT_EQ(step.listeners.size(), 2u);
+  EXPECT_EQ(step.listeners[0].target, "");
+  EXPECT_EQ(step.listeners[0].ports, (std::vector<PortProto>{{7001, Proto::udp}}));
+  EXPECT_EQ(step.listeners[1].target, "db");
+  EXPECT_EQ(step.listeners[1].ports, (std::vector<PortProto>{{7000, Proto::tcp}}));
 }
 
 TEST(Plan, ListenersLeaveOutServicesAndIcmp) {

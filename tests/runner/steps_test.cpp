@@ -115,6 +115,94 @@ TEST(StepEngine, NoRetryStartsAfterTheDeadline) {
   EXPECT_EQ(cases[0].attempts.size(), 2u);  // 6 s + 6 s > 10 s
 }
 
+// timeout: bounds a matrix whole: its rows share it, across retry rounds.
+TEST(StepEngine, AMatrixsRowsShareItsTimeoutAcrossRetries) {
+  Engine e(with("  - name: m\n    timeout: 5s\n    retries: 3\n    matrix:\n      - [a, b, 80/tcp, allow]\n      - [b, a, 81/tcp, allow]\n"));
+  e.testbed.on_probe = [&](const std::string&, const guest::ProbeRequest&) -> Result<guest::ProbeOutcome> {
+    e.testbed.fake_clock.advance(std::chrono::seconds(1));  // each source's batch: 2 s, a and b at once
+    return guest::ProbeOutcome{guest::Observed::refused, std::chrono::microseconds(300), "tcp rst"};
+  };
+  auto cases = e.run_all();
+  ASSERT_EQ(cases.size(), 2u);
+  // Round 0 gets the whole 5 s; after it (2 s) and the pause (1 s), round 1
+  // gets what is left; then the step's time is up: no round 2 or 3.
+  ASSERT_EQ(e.testbed.probes.size(), 4u);
+  EXPECT_EQ(e.testbed.probes[0].timeout, Duration(5000));
+  EXPECT_LE(e.testbed.probes[2].timeout, Duration(3000));
+  for (const auto& c : cases) {
+    EXPECT_EQ(c.status, CaseStatus::failed) << c.message;
+    EXPECT_EQ(c.attempts.size(), 2u);
+  }
+}
+
+TEST(StepEngine, AProbeBatchCutByTheStepTimeoutSaysSo) {
+  Engine e(with("  - {name: r, timeout: 2s, reach: {from: a, to: b, port: 80, proto: tcp, expect: allow}}\n"));
+  e.testbed.on_probe = [&](const std::string&, const guest::ProbeRequest&) -> Result<guest::ProbeOutcome> {
+    e.testbed.fake_clock.advance(std::chrono::seconds(2));
+    return make_error("probe from a: no answer within 2s");
+  };
+  auto cases = e.run_all();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(e.testbed.probes.at(0).timeout, Duration(2000));
+  EXPECT_EQ(cases[0].status, CaseStatus::errored);
+  EXPECT_EQ(cases[0].message, "the step's timeout (2s) ran out: probe from a: no answer within 2s");
+}
+
+TEST(StepEngine, ListenersGetNoMoreThanTheStepTimeout) {
+  Engine e(with("  - {name: r, timeout: 3s, reach: {from: b, to: a, port: 8080, proto: tcp, expect: allow}}\n"));
+  auto cases = e.run_all();
+  ASSERT_EQ(e.testbed.listens.size(), 1u);
+  EXPECT_EQ(e.testbed.listens[0].timeout, Duration(3000));
+}
+
+// retries: on push, pull and link as on run: attempts recorded, flaky marked.
+TEST(StepEngine, TransfersAndLinksAreRetried) {
+  Engine e(with("  - {name: up, retries: 2, push: {vm: a, src: files/app.conf, dst: /etc/app.conf}}\n"
+                "  - {name: down, retries: 1, pull: {vm: a, src: /var/log/messages, dst: logs/}}\n"
+                "  - {name: cut, retries: 2, link: {vm: a, network: 0, state: down}}\n"));
+  int transfers = 0, links = 0;
+  e.testbed.on_transfer = [&](const std::string& what) {
+    if (++transfers == 1) return Transfer{make_error("sftp on a: the session broke"), true};
+    return Transfer{what, false};
+  };
+  e.testbed.on_link = [&]() -> Status {
+    if (++links < 3) return make_error("a: QMP set_link timed out");
+    return {};
+  };
+  auto cases = e.run_all();
+  ASSERT_EQ(cases.size(), 3u);
+  EXPECT_EQ(cases[0].status, CaseStatus::passed) << cases[0].message;
+  EXPECT_TRUE(cases[0].flaky);
+  ASSERT_EQ(cases[0].attempts.size(), 2u);
+  EXPECT_EQ(cases[0].attempts[0].status, CaseStatus::errored);
+  EXPECT_EQ(cases[0].attempts[0].message, "push files/app.conf to a:/etc/app.conf: sftp on a: the session broke");
+  EXPECT_EQ(cases[1].status, CaseStatus::passed);
+  EXPECT_FALSE(cases[1].flaky);
+  EXPECT_EQ(cases[1].attachments, (std::vector<std::string>{"steps/logs/messages"}));
+  EXPECT_EQ(cases[2].status, CaseStatus::passed);
+  EXPECT_TRUE(cases[2].flaky);
+  EXPECT_EQ(cases[2].attempts.size(), 3u);
+  EXPECT_EQ(cases[2].retries, 2);
+}
+
+TEST(StepEngine, ALinkThatCannotBeSetErrorsAfterItsRetries) {
+  Engine e(with("  - {name: cut, retries: 1, link: {vm: a, network: 0, state: down}}\n"));
+  e.testbed.on_link = []() -> Status { return make_error("a: no QMP socket"); };
+  auto cases = e.run_all();
+  EXPECT_EQ(cases[0].status, CaseStatus::errored);
+  EXPECT_EQ(cases[0].message, "a: no QMP socket");
+  EXPECT_EQ(cases[0].attempts.size(), 2u);
+}
+
+// A literal address of a scenario VM gets that VM's listener.
+TEST(StepEngine, ALiteralAddressOfAVmGetsItsListener) {
+  Engine e(with("  - {name: r, reach: {from: b, to: 10.0.10.2, port: 8080, proto: tcp, expect: allow}}\n"));
+  auto cases = e.run_all();
+  EXPECT_EQ(cases[0].status, CaseStatus::passed) << cases[0].message;
+  ASSERT_EQ(e.testbed.listens.size(), 1u);
+  EXPECT_EQ(e.testbed.listens[0].target, "a");
+}
+
 TEST(StepEngine, MatrixIsBatchedOneCallASource) {
   Engine e(with("  - name: m\n    matrix:\n      - [a, b, 80/tcp, allow]\n      - [a, b, 22/tcp, drop]\n"
                 "      - [b, a, 80/tcp, allow]\n      - [host, a, 80/tcp, allow]\n      - [a, host, 80/tcp, allow]\n"));
