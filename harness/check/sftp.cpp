@@ -2,11 +2,17 @@
 
 #include <fcntl.h>
 #include <libssh/sftp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
+
+#include "util/signals.h"
 
 namespace meros {
 namespace fs = std::filesystem;
@@ -14,6 +20,59 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t kChunk = 32 * 1024;
+// A listing longer than this is a guest filling the harness's memory.
+constexpr std::size_t kMaxListing = 100'000;
+// Past the transfer's deadline, a call still running gets this long before
+// the connection is cut: a copy that is still flowing stops at its own
+// deadline check first and keeps the session usable.
+constexpr auto kStopGrace = std::chrono::seconds(2);
+
+// Cuts the SSH connection (shutdown of its socket, which wakes libssh's
+// blocking read from another thread without touching libssh) when a
+// transfer's calls run past their end, or when the run is interrupted.
+// libssh's SFTP layer waits for a whole reply without any timeout, so a
+// guest that sends a reply one byte a second would hold a pull for ever.
+class Watchdog {
+ public:
+  explicit Watchdog(int socket) : socket_(socket) {}
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void arm(std::chrono::steady_clock::time_point end) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    end_ = end + kStopGrace;
+    if (!thread_.joinable()) thread_ = std::thread([this] { watch(); });
+    wake_.notify_all();
+  }
+  bool fired() const { return fired_.load(); }
+
+ private:
+  void watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!done_) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= end_ || stop_signal().load()) {
+        fired_ = true;
+        ::shutdown(socket_, SHUT_RDWR);
+        return;
+      }
+      wake_.wait_until(lock, std::min(end_, now + std::chrono::milliseconds(200)));
+    }
+  }
+
+  int socket_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::chrono::steady_clock::time_point end_ = std::chrono::steady_clock::time_point::max();
+  bool done_ = false;
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
+};
 
 std::string status_text(int code) {
   switch (code) {
@@ -45,7 +104,7 @@ RemoteEntry entry_of(sftp_attributes attributes) {
 class SftpFiles : public RemoteFiles {
  public:
   SftpFiles(ssh_session session, sftp_session sftp, std::unique_lock<std::mutex> lock, std::string host)
-      : session_(session), sftp_(sftp), lock_(std::move(lock)), host_(std::move(host)) {}
+      : session_(session), sftp_(sftp), lock_(std::move(lock)), host_(std::move(host)), watchdog_(ssh_get_fd(session)) {}
   // Ends the sftp-server (EOF on its stdin) and waits for its exit status
   // before freeing the channel, as run() does: a channel freed before the
   // server's close arrived broke the next channel on the session.
@@ -71,6 +130,11 @@ class SftpFiles : public RemoteFiles {
       RemoteEntry entry = entry_of(attributes);
       sftp_attributes_free(attributes);
       if (entry.name != "." && entry.name != "..") entries.push_back(std::move(entry));
+      if (entries.size() > kMaxListing) {
+        sftp_closedir(handle);
+        return make_error("sftp on " + host_ + ": " + dir + ": the guest listed more than " + std::to_string(kMaxListing) +
+                          " entries; refusing the rest");
+      }
     }
     bool complete = sftp_dir_eof(handle);
     sftp_closedir(handle);
@@ -86,33 +150,38 @@ class SftpFiles : public RemoteFiles {
     return failure(path);
   }
 
-  Status write_file(const std::string& path, const fs::path& from) override {
+  Status write_file(const std::string& path, const fs::path& from, const ChunkSink& charge) override {
     std::ifstream in(from, std::ios::binary);
     if (!in) return make_error("cannot read " + from.string());
     sftp_file file = sftp_open(sftp_, path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (!file) return failure(path);
     char buffer[kChunk];
     bool written = true;
-    while (written && in) {
+    Status charged;
+    while (written && charged && in) {
       in.read(buffer, sizeof buffer);
       auto n = static_cast<std::size_t>(in.gcount());
-      written = n == 0 || sftp_write(file, buffer, n) == static_cast<ssize_t>(n);
+      if (n > 0) charged = charge(buffer, n);
+      written = n == 0 || !charged || sftp_write(file, buffer, n) == static_cast<ssize_t>(n);
     }
     bool closed = sftp_close(file) == SSH_NO_ERROR;
+    if (!charged) return charged;
     if (!written || !closed) return failure(path);
     return {};
   }
 
-  Status read_file(const std::string& path, const fs::path& to) override {
+  Status read_file(const std::string& path, const ChunkSink& sink) override {
     sftp_file file = sftp_open(sftp_, path.c_str(), O_RDONLY, 0);
     if (!file) return failure(path);
-    std::ofstream out(to, std::ios::binary | std::ios::trunc);
     char buffer[kChunk];
     ssize_t n = 0;
-    while ((n = sftp_read(file, buffer, sizeof buffer)) > 0) out.write(buffer, n);
+    Status taken;
+    while (taken && (n = sftp_read(file, buffer, sizeof buffer)) > 0) taken = sink(buffer, static_cast<std::size_t>(n));
+    // A read stopped by the sink leaves no request outstanding (sftp_read
+    // waits for its answer), so the close below is answered in order.
     sftp_close(file);
+    if (!taken) return taken;
     if (n < 0) return failure(path);
-    if (!out) return make_error("cannot write " + to.string());
     return {};
   }
 
@@ -141,8 +210,13 @@ class SftpFiles : public RemoteFiles {
     return {};
   }
 
+  void stop_by(std::chrono::steady_clock::time_point end) override { watchdog_.arm(end); }
+
  private:
   Error failure(const std::string& path) const {
+    if (watchdog_.fired())
+      return Error{"sftp on " + host_ + ": " + path + ": the guest's sftp-server did not answer by the deadline (or the run was interrupted); "
+                   "the VM's SSH connection was closed to stop it"};
     int code = sftp_get_error(sftp_);
     std::string text = status_text(code);
     if (code == SSH_FX_FAILURE || code == SSH_FX_OK) text += std::string(": ") + ssh_get_error(session_);
@@ -153,6 +227,7 @@ class SftpFiles : public RemoteFiles {
   sftp_session sftp_;
   std::unique_lock<std::mutex> lock_;
   std::string host_;
+  Watchdog watchdog_;  // outlives the destructor's body: it still bounds the wait for the server's exit
 };
 
 }  // namespace

@@ -27,8 +27,11 @@ const std::vector<CommandSpec>& command_specs() {
        "Lists running constellations with their VMs, management addresses and start time.", kFormat, command_status},
       {"down", "SCENARIO|RUNID", "tear a running constellation down",
        "Tears a running constellation down: VMs, networks, overlays.", 0, command_down},
-      {"connect", "SCENARIO VM", "open an interactive shell on a VM of a running constellation",
-       "Opens an interactive shell on VM over its management link.", 0, command_connect},
+      {"connect", "SCENARIO VM [-- COMMAND [ARG...]]", "open an interactive shell on a VM of a running constellation",
+       "Opens an interactive shell on VM over its management link with the OpenSSH client (or runs COMMAND\n"
+       "there, as ssh does). The VM's host key is pinned in a known_hosts file of a private directory that is\n"
+       "removed when ssh ends.",
+       kPassthrough, command_connect},
       {"exec", "SCENARIO VM -- COMMAND [ARG...]", "run a command on a VM of a running constellation",
        "Runs COMMAND on VM and exits with its exit status.", kPassthrough, command_exec},
       {"push", "SCENARIO VM SRC [DST]", "copy a file or directory into a VM",

@@ -19,8 +19,8 @@ const std::map<std::string, std::vector<std::string>>& manifest_key_table() {
       {"tests[]", {"name", "vm", "run", "expect", "timeout", "retries", "reach", "matrix", "push", "pull", "link"}},
       {"expect", {"exit", "stdout", "stdout_matches", "stderr", "stderr_matches"}},
       {"reach", {"from", "to", "port", "proto", "expect"}},
-      {"push", {"vm", "src", "dst"}},
-      {"pull", {"vm", "src", "dst"}},
+      {"push", {"vm", "src", "dst", "max_bytes"}},
+      {"pull", {"vm", "src", "dst", "max_bytes"}},
       {"link", {"vm", "network", "state"}},
   };
   return table;

@@ -145,6 +145,7 @@ struct TestStep {
   // push / pull
   std::string src, dst;
   fs::path local_path;  // push: absolute source; pull: relative to the artifacts directory
+  std::uint64_t max_bytes = 1ull << 30;  // max_bytes: what one push or pull may copy
   // link
   int network_index = 0;
   bool link_up = false;

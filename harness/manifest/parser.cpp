@@ -992,6 +992,10 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
     check_vm_reference(*vm, map.value_mark("vm"), what + ".vm");
     step.vm = *vm;
   }
+  if (auto max_bytes = map.size("max_bytes")) {
+    if (*max_bytes == 0) yaml_.error(map.value_mark("max_bytes"), what + ".max_bytes: a transfer needs at least 1K, got " + quote(map.get("max_bytes").Scalar()));
+    else step.max_bytes = *max_bytes;
+  }
   auto src = map.string("src");
   auto dst = map.string("dst");
   if (!src) return;

@@ -123,13 +123,15 @@ class Constellation::Parts : public Testbed {
     return running->ssh->run(command, timeout, stdin_data);
   }
 
-  Transfer push(const std::string& vm, const fs::path& local, const std::string& guest_path, Duration timeout) override {
-    return transfer(vm, [&](RemoteFiles& files) { return push_path(files, local, guest_path, timeout); });
+  Transfer push(const std::string& vm, const fs::path& local, const std::string& guest_path, Duration timeout,
+                std::uint64_t max_bytes) override {
+    return transfer(vm, [&](RemoteFiles& files) { return push_path(files, local, guest_path, {timeout, max_bytes}); });
   }
 
-  Transfer pull(const std::string& vm, const std::string& guest_path, const fs::path& local_dir, Duration timeout) override {
+  Transfer pull(const std::string& vm, const std::string& guest_path, const fs::path& local_root, const fs::path& relative_dir,
+                Duration timeout, std::uint64_t max_bytes) override {
     return transfer(vm, [&](RemoteFiles& files) -> Result<std::string> {
-      auto pulled = pull_path(files, guest_path, local_dir, timeout);
+      auto pulled = pull_path(files, guest_path, local_root, relative_dir, {timeout, max_bytes});
       if (!pulled) return pulled.error();
       return pulled->string();
     });

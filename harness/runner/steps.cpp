@@ -385,7 +385,7 @@ CaseResult StepEngine::push_files(const TestStep& step) {
   CaseResult c = new_case(step.name);
   retry(step, c, [&] {
     auto started = testbed_.clock().now();
-    Transfer pushed = testbed_.push(step.vm, step.local_path, step.dst, scaled(step.timeout));
+    Transfer pushed = testbed_.push(step.vm, step.local_path, step.dst, scaled(step.timeout), step.max_bytes);
     double time = seconds(testbed_.clock().now() - started);
     testbed_.note(step.vm, transfer_entry("push " + step.src + " -> " + (pushed.copied ? *pushed.copied : step.dst), pushed, time));
     return transfer_attempt(pushed, time, "push " + step.src + " to " + step.vm + ":" + step.dst);
@@ -395,13 +395,15 @@ CaseResult StepEngine::push_files(const TestStep& step) {
 
 CaseResult StepEngine::pull_files(const TestStep& step) {
   CaseResult c = new_case(step.name);
+  // The lexical check here; the copy walks the directories down from the
+  // artifacts directory itself, following no symlink a guest left there.
   auto destination = path_beneath(plan_.artifacts, step.local_path, "pull destination");
   if (!destination) return errored_case(step.name, destination.error().message);
   fs::path local_dir = *destination;
   std::string copied;
   retry(step, c, [&] {
     auto started = testbed_.clock().now();
-    Transfer pulled = testbed_.pull(step.vm, step.src, local_dir, scaled(step.timeout));
+    Transfer pulled = testbed_.pull(step.vm, step.src, plan_.artifacts, step.local_path, scaled(step.timeout), step.max_bytes);
     double time = seconds(testbed_.clock().now() - started);
     testbed_.note(step.vm, transfer_entry("pull " + step.src + " -> " + local_dir.string(), pulled, time));
     if (pulled.copied) copied = *pulled.copied;

@@ -32,11 +32,13 @@ class Testbed {
   // A command through the VM's shell, on its SSH session.
   virtual Result<CommandResult> run(const std::string& vm, const std::string& command, Duration timeout,
                                     const std::string& stdin_data = "") = 0;
+  // At most max_bytes, within timeout (also in the middle of a file).
   virtual Transfer push(const std::string& vm, const std::filesystem::path& local, const std::string& guest_path,
-                        Duration timeout) = 0;
-  // Into local_dir (created), keeping the name.
-  virtual Transfer pull(const std::string& vm, const std::string& guest_path, const std::filesystem::path& local_dir,
-                        Duration timeout) = 0;
+                        Duration timeout, std::uint64_t max_bytes) = 0;
+  // Into local_root / relative_dir (made beneath local_root without
+  // following any symlink), keeping the name; local_root is the harness's.
+  virtual Transfer pull(const std::string& vm, const std::string& guest_path, const std::filesystem::path& local_root,
+                        const std::filesystem::path& relative_dir, Duration timeout, std::uint64_t max_bytes) = 0;
   // Probes made by one source at once: a VM (one agent call) or, source
   // empty, the harness inside the namespace. One answer a request, in order.
   virtual std::vector<Result<guest::ProbeOutcome>> probe(const std::string& source,

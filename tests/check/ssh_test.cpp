@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <sys/stat.h>
@@ -25,6 +26,11 @@ namespace meros {
 namespace {
 
 namespace fs = std::filesystem;
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 Result<int> connect_loopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -195,7 +201,7 @@ TEST_F(TransferAgainstDropbear, PushesAndPullsADirectoryKeepingModesTimesAndLink
   fs::create_symlink("app.conf", tree / "current");
   fs::last_write_time(tree / "app.conf", fs::file_time_type::clock::now() - std::chrono::hours(48));
 
-  auto pushed = push_path(*client_, tree, (dir_ / "guest/etc/conf").string(), std::chrono::seconds(20));
+  auto pushed = push_path(*client_, tree, (dir_ / "guest/etc/conf").string(), {std::chrono::seconds(20)});
   ASSERT_TRUE(pushed.ok()) << pushed.error().message;
   fs::path remote = dir_ / "guest/etc/conf";
   EXPECT_EQ(*pushed, remote.string());
@@ -206,7 +212,7 @@ TEST_F(TransferAgainstDropbear, PushesAndPullsADirectoryKeepingModesTimesAndLink
   auto seconds = [](const fs::path& p) { return std::chrono::floor<std::chrono::seconds>(fs::last_write_time(p).time_since_epoch()); };
   EXPECT_EQ(seconds(remote / "app.conf"), seconds(tree / "app.conf"));
 
-  auto pulled = pull_path(*client_, remote.string(), dir_ / "artifacts/logs", std::chrono::seconds(20));
+  auto pulled = pull_path(*client_, remote.string(), dir_ / "artifacts", "logs", {std::chrono::seconds(20)});
   ASSERT_TRUE(pulled.ok()) << pulled.error().message;
   EXPECT_EQ(*pulled, dir_ / "artifacts/logs/conf");
   EXPECT_EQ(read(*pulled / "bin/run.sh"), "#!/bin/sh\n");
@@ -218,36 +224,181 @@ TEST_F(TransferAgainstDropbear, PushesAndPullsADirectoryKeepingModesTimesAndLink
 TEST_F(TransferAgainstDropbear, PushesIntoAnExistingDirectoryUnderTheSourceName) {
   write(dir_ / "local/hello.txt", "hello\n", fs::perms::owner_read | fs::perms::owner_write);
   fs::create_directories(dir_ / "guest/tmp");
-  auto into_existing = push_path(*client_, dir_ / "local/hello.txt", (dir_ / "guest/tmp").string(), std::chrono::seconds(20));
+  auto into_existing = push_path(*client_, dir_ / "local/hello.txt", (dir_ / "guest/tmp").string(), {std::chrono::seconds(20)});
   ASSERT_TRUE(into_existing.ok()) << into_existing.error().message;
   EXPECT_EQ(read(dir_ / "guest/tmp/hello.txt"), "hello\n");
-  auto into_new = push_path(*client_, dir_ / "local/hello.txt", (dir_ / "guest/new/").string(), std::chrono::seconds(20));
+  auto into_new = push_path(*client_, dir_ / "local/hello.txt", (dir_ / "guest/new/").string(), {std::chrono::seconds(20)});
   ASSERT_TRUE(into_new.ok()) << into_new.error().message;
   EXPECT_EQ(*into_new, (dir_ / "guest/new/hello.txt").string());
   EXPECT_EQ(read(dir_ / "guest/new/hello.txt"), "hello\n");
 }
 
 TEST_F(TransferAgainstDropbear, PullsProcFilesThatReportSizeZero) {
-  auto pulled = pull_path(*client_, "/proc/version", dir_ / "artifacts", std::chrono::seconds(20));
+  auto pulled = pull_path(*client_, "/proc/version", dir_ / "artifacts", "", {std::chrono::seconds(20)});
   ASSERT_TRUE(pulled.ok()) << pulled.error().message;
   EXPECT_EQ(read(*pulled), read("/proc/version"));
 }
 
 TEST_F(TransferAgainstDropbear, SaysWhichGuestPathIsMissing) {
-  auto pulled = pull_path(*client_, "/nonexistent/file", dir_ / "artifacts", std::chrono::seconds(20));
+  auto pulled = pull_path(*client_, "/nonexistent/file", dir_ / "artifacts", "", {std::chrono::seconds(20)});
   ASSERT_FALSE(pulled.ok());
   EXPECT_NE(pulled.error().message.find("/nonexistent/file: no such file or directory"), std::string::npos) << pulled.error().message;
-  auto pushed = push_path(*client_, dir_ / "no-such-local", (dir_ / "guest/x").string(), std::chrono::seconds(20));
+  auto pushed = push_path(*client_, dir_ / "no-such-local", (dir_ / "guest/x").string(), {std::chrono::seconds(20)});
   ASSERT_FALSE(pushed.ok());
   EXPECT_NE(pushed.error().message.find("no-such-local"), std::string::npos) << pushed.error().message;
 }
 
 TEST_F(TransferAgainstDropbear, CommandsRunAgainAfterATransfer) {
   write(dir_ / "local/a", "a", fs::perms::owner_read | fs::perms::owner_write);
-  ASSERT_TRUE(push_path(*client_, dir_ / "local/a", (dir_ / "guest/a").string(), std::chrono::seconds(20)).ok());
+  ASSERT_TRUE(push_path(*client_, dir_ / "local/a", (dir_ / "guest/a").string(), {std::chrono::seconds(20)}).ok());
   auto result = client_->run("cat " + (dir_ / "guest/a").string(), std::chrono::seconds(10));
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->stdout_text, "a");
+}
+
+// pull against a hostile guest: its sftp-server (tests/check/
+// hostile_sftp_server.py, speaking SFTP v3 through the same libssh session
+// and dropbear as above) sends names with '/', "..", symlinks with entries
+// beneath them, files without end. Nothing may appear outside the
+// destination: the canary directory is what the links point at.
+class PullFromAHostileGuest : public SshAgainstDropbear {
+ protected:
+  void SetUp() override {
+    if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 missing";
+    SshAgainstDropbear::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    fs::create_directories(canary());
+  }
+  fs::path canary() const { return dir_ / "canary"; }
+  fs::path artifacts() const { return dir_ / "run/artifacts"; }
+  std::unique_ptr<LibsshClient> guest(const std::string& mode) {
+    SshTarget t = target();
+    t.sftp_server = std::string("exec /usr/bin/python3 ") + HOSTILE_SFTP_SERVER + " " + mode + " " + canary().string();
+    auto connected = LibsshClient::connect(t);
+    EXPECT_TRUE(connected.ok()) << connected.error().message;
+    return connected ? std::move(*connected) : nullptr;
+  }
+  Result<fs::path> pull(const std::string& mode, const std::string& source, const fs::path& relative, TransferLimits limits = {}) {
+    auto client = guest(mode);
+    if (!client) return make_error("no client");
+    return pull_path(*client, source, artifacts(), relative, limits);
+  }
+  // Nothing outside the artifacts directory changed: the canary directory
+  // is empty and nothing else appeared beside run/.
+  void expect_host_untouched() {
+    EXPECT_TRUE(fs::is_empty(canary())) << "something was written through a link into " << canary();
+    std::set<std::string> top;
+    for (const auto& entry : fs::directory_iterator(dir_)) top.insert(entry.path().filename().string());
+    EXPECT_EQ(top, (std::set<std::string>{"canary", "home", "hostkey", "id_ed25519", "run"}));
+    std::set<std::string> run;
+    for (const auto& entry : fs::directory_iterator(dir_ / "run")) run.insert(entry.path().filename().string());
+    EXPECT_EQ(run, std::set<std::string>{"artifacts"});
+  }
+  static std::string text(const Result<fs::path>& r) { return r ? "copied to " + r->string() : r.error().message; }
+};
+
+TEST_F(PullFromAHostileGuest, RefusesANameThatClimbsOut) {
+  auto pulled = pull("climb", "/evil", "logs");
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("the guest sent the name '../../escaped' in /evil: it contains '/'"), std::string::npos) << text(pulled);
+  EXPECT_NE(text(pulled).find("nothing was written for it"), std::string::npos) << text(pulled);
+  EXPECT_FALSE(fs::exists(dir_ / "escaped"));
+  EXPECT_FALSE(fs::exists(artifacts() / "escaped"));
+  EXPECT_FALSE(fs::exists(artifacts() / "logs/evil/ok.txt")) << "the listing is checked before anything of it is made";
+  expect_host_untouched();
+}
+
+TEST_F(PullFromAHostileGuest, RefusesANameWithASlash) {
+  auto pulled = pull("slash", "/evil", "");
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("'sub/planted' in /evil: it contains '/'"), std::string::npos) << text(pulled);
+  EXPECT_FALSE(fs::exists(artifacts() / "evil/sub"));
+  expect_host_untouched();
+}
+
+TEST_F(PullFromAHostileGuest, RefusesDotDotAndEmptyNames) {
+  auto pulled = pull("dotdot", "/evil", "");
+  ASSERT_FALSE(pulled.ok());
+  // "." and ".." come in every listing as directories and are skipped; a
+  // ".." the guest calls a file is skipped with them, the empty name is not.
+  EXPECT_NE(text(pulled).find("the guest sent the name '' in /evil: an empty name"), std::string::npos) << text(pulled);
+  expect_host_untouched();
+}
+
+TEST_F(PullFromAHostileGuest, RefusesAnEntryBeneathASymlink) {
+  auto pulled = pull("beneath", "/evil", "");
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("'link/planted' in /evil: it contains '/'"), std::string::npos) << text(pulled);
+  expect_host_untouched();
+}
+
+TEST_F(PullFromAHostileGuest, RefusesANameListedTwice) {
+  auto pulled = pull("twice", "/evil", "");
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("the guest listed 'link' twice in /evil"), std::string::npos) << text(pulled);
+  expect_host_untouched();
+}
+
+// The guest's symlink is recreated as a symlink; a later pull whose
+// destination goes through it stops there instead of writing into the
+// link's target, and a pull onto it replaces the link, not its target.
+TEST_F(PullFromAHostileGuest, KeepsSymlinksAsLinksAndNeverFollowsThem) {
+  auto first = pull("link", "/evil", "");
+  ASSERT_TRUE(first.ok()) << text(first);
+  EXPECT_EQ(fs::read_symlink(artifacts() / "evil/link"), canary());
+  auto through = pull("climb", "/evil", "evil/link");
+  ASSERT_FALSE(through.ok());
+  EXPECT_NE(text(through).find("evil/link exists and is not a directory (a symlink there is not followed)"), std::string::npos)
+      << text(through);
+  std::ofstream(canary() / "precious") << "keep";
+  fs::create_symlink(canary() / "precious", artifacts() / "endless");
+  auto onto = pull("endless", "/endless", "", {std::chrono::seconds(20), 64 * 1024});
+  ASSERT_FALSE(onto.ok());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(artifacts() / "endless"))) << "the link was replaced, then the partial copy removed";
+  EXPECT_EQ(read_text(canary() / "precious"), "keep");
+  fs::remove(canary() / "precious");
+  expect_host_untouched();
+}
+
+TEST_F(PullFromAHostileGuest, StopsAFileAtMaxBytesAndRemovesThePart) {
+  auto pulled = pull("endless", "/endless", "logs", {std::chrono::seconds(30), 1 << 20});
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("pull stopped at 1048576 bytes: the max_bytes limit of 1048576 bytes is reached"), std::string::npos)
+      << text(pulled);
+  EXPECT_NE(text(pulled).find("the partial copy was removed"), std::string::npos) << text(pulled);
+  EXPECT_FALSE(fs::exists(artifacts() / "logs/endless"));
+  expect_host_untouched();
+}
+
+// A file without end under a large cap: the deadline stops it in the
+// middle, and the session still serves the next command.
+TEST_F(PullFromAHostileGuest, StopsAnEndlessFileAtTheDeadline) {
+  auto client = guest("endless");
+  ASSERT_TRUE(client);
+  auto started = std::chrono::steady_clock::now();
+  auto pulled = pull_path(*client, "/endless", artifacts(), "", {std::chrono::seconds(2), 1ull << 40});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("timed out after 2000 ms (the step's timeout)"), std::string::npos) << text(pulled);
+  EXPECT_LT(seconds, 4.0);
+  EXPECT_FALSE(fs::exists(artifacts() / "endless"));
+  auto after = client->run("echo still here", std::chrono::seconds(10));
+  ASSERT_TRUE(after.ok()) << after.error().message;
+  EXPECT_EQ(after->stdout_text, "still here\n");
+  expect_host_untouched();
+}
+
+// One byte every 200 ms inside a reply: libssh waits for the whole reply,
+// so only cutting the connection stops it, a grace period after the deadline.
+TEST_F(PullFromAHostileGuest, StopsATricklingGuestAtTheDeadline) {
+  auto started = std::chrono::steady_clock::now();
+  auto pulled = pull("trickle", "/trickle", "", {std::chrono::seconds(2), kDefaultMaxTransferBytes});
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_NE(text(pulled).find("did not answer by the deadline"), std::string::npos) << text(pulled);
+  EXPECT_LT(seconds, 8.0);
+  EXPECT_FALSE(fs::exists(artifacts() / "trickle"));
+  expect_host_untouched();
 }
 
 TEST(GuestCommand, QuotesForTheGuestShell) {

@@ -75,12 +75,17 @@ class FakeTestbed : public Testbed {
     }
     return on_run(call);
   }
-  Transfer push(const std::string& vm, const std::filesystem::path& local, const std::string& guest_path, Duration) override {
+  Transfer push(const std::string& vm, const std::filesystem::path& local, const std::string& guest_path, Duration,
+                std::uint64_t max_bytes) override {
+    last_max_bytes = max_bytes;
     return on_transfer("push " + local.string() + " " + vm + ":" + guest_path);
   }
-  Transfer pull(const std::string&, const std::string& guest_path, const std::filesystem::path& local_dir, Duration) override {
-    return on_transfer((local_dir / std::filesystem::path(guest_path).filename()).string());
+  Transfer pull(const std::string&, const std::string& guest_path, const std::filesystem::path& local_root,
+                const std::filesystem::path& relative_dir, Duration, std::uint64_t max_bytes) override {
+    last_max_bytes = max_bytes;
+    return on_transfer((local_root / relative_dir / std::filesystem::path(guest_path).filename()).string());
   }
+  std::uint64_t last_max_bytes = 0;  // of the last push or pull
   std::vector<Result<guest::ProbeOutcome>> probe(const std::string& source, const std::vector<guest::ProbeRequest>& requests,
                                                  Duration timeout) override {
     {
