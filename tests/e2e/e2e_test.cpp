@@ -319,6 +319,39 @@ TEST_F(EndToEnd, DownTakesThePathGivenToUpAndLeavesNoRunsDirectory) {
   EXPECT_FALSE(fs::exists(store_root() / "runs" / std::string(match[1]))) << "the run left runs/" << match[1];
 }
 
+// connect: the VM's host key goes to a private directory that is gone when
+// ssh ends, and a symlink planted at the old predictable name
+// ($TMPDIR/meros-known-hosts-<run id>) is neither followed nor touched.
+TEST_F(EndToEnd, ConnectLeavesNoKnownHostsBehindAndFollowsNoPlantedLink) {
+  auto up = meros("up scenarios/smoke --artifacts " + (out_ / "up").string());
+  ASSERT_EQ(up.exit_code, 0) << up.text;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(up.text, match, std::regex("constellation ([0-9a-f]+)-smoke is up"))) << up.text;
+  std::string run_id = match[1];
+  fs::path tmp = out_ / "tmp";
+  fs::create_directories(tmp);
+  std::ofstream(out_ / "canary") << "keep\n";
+  fs::path planted = tmp / ("meros-known-hosts-" + run_id);
+  fs::create_symlink(out_ / "canary", planted);
+  ::setenv("TMPDIR", tmp.c_str(), 1);
+  auto connect = meros("connect " + run_id + " vm1 -- hostname </dev/null");
+  ::unsetenv("TMPDIR");
+  EXPECT_EQ(connect.exit_code, 0) << connect.text;
+  EXPECT_NE(connect.text.find("vm1\n"), std::string::npos) << connect.text;
+  EXPECT_EQ(read_file(out_ / "canary"), "keep\n") << "connect wrote through the planted link";
+  EXPECT_EQ(fs::read_symlink(planted), out_ / "canary");
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(tmp)) left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{planted.filename().string()}) << "connect left its private directory behind";
+  // A command that fails: its status comes back, and nothing is left either.
+  ::setenv("TMPDIR", tmp.c_str(), 1);
+  auto failing = meros("connect " + run_id + " vm1 -- exit 3 </dev/null");
+  ::unsetenv("TMPDIR");
+  EXPECT_EQ(failing.exit_code, 3) << failing.text;
+  EXPECT_EQ(std::distance(fs::directory_iterator(tmp), fs::directory_iterator()), 1);
+  EXPECT_EQ(meros("down " + run_id).exit_code, 0);
+}
+
 // The run-state record exists before any host resource: a SIGKILL the
 // moment the namespace appears still leaves gc all it needs.
 TEST_F(EndToEnd, SigkillRightAfterTheNamespaceAppearsThenGcLeavesNothing) {

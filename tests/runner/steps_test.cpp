@@ -296,6 +296,27 @@ TEST(StepEngine, PulledFilesBecomeAttachments) {
   EXPECT_EQ(cases[0].attachments, (std::vector<std::string>{"steps/logs/messages"}));
 }
 
+// max_bytes: reaches the copy (default 1 GiB); a copy the guest made too
+// big or too slow is the step's failure, not the harness's error.
+TEST(StepEngine, MaxBytesReachesTheCopyAndAStoppedPullFails) {
+  Engine e(with("  - {name: capped, pull: {vm: a, src: /big, dst: logs/, max_bytes: 64K}}\n"
+                "  - {name: default, pull: {vm: a, src: /small, dst: logs/}}\n"));
+  std::vector<std::uint64_t> caps;
+  e.testbed.on_transfer = [&](const std::string& what) -> Transfer {
+    caps.push_back(e.testbed.last_max_bytes);
+    Transfer t;
+    if (what.ends_with("big")) t.copied = make_error("pull stopped at 65536 bytes: the max_bytes limit of 65536 bytes is reached");
+    else t.copied = what;
+    return t;
+  };
+  auto cases = e.run_all();
+  ASSERT_EQ(cases.size(), 2u);
+  EXPECT_EQ(caps, (std::vector<std::uint64_t>{64 * 1024, 1ull << 30}));
+  EXPECT_EQ(cases[0].status, CaseStatus::failed);
+  EXPECT_EQ(cases[0].message, "pull a:/big: pull stopped at 65536 bytes: the max_bytes limit of 65536 bytes is reached");
+  EXPECT_EQ(cases[1].status, CaseStatus::passed) << cases[1].message;
+}
+
 TEST(StepEngine, AStopRequestSkipsWhatIsLeft) {
   Engine e(with("  - {name: first, vm: a, run: 'true'}\n  - {name: second, vm: a, run: 'true'}\n"));
   std::atomic<int> stop{0};

@@ -55,8 +55,8 @@ const std::map<std::string, std::string>& key_members() {
       {"expect.stderr", "stderr_contains"}, {"expect.stderr_matches", "stderr_matches"},
       {"reach.from", "from"}, {"reach.to", "to"}, {"reach.port", "target"}, {"reach.proto", "target"},
       {"reach.expect", "expect"},
-      {"push.vm", "vm"}, {"push.src", "src"}, {"push.dst", "dst"},
-      {"pull.vm", "vm"}, {"pull.src", "src"}, {"pull.dst", "dst"},
+      {"push.vm", "vm"}, {"push.src", "src"}, {"push.dst", "dst"}, {"push.max_bytes", "max_bytes"},
+      {"pull.vm", "vm"}, {"pull.src", "src"}, {"pull.dst", "dst"}, {"pull.max_bytes", "max_bytes"},
       {"link.vm", "vm"}, {"link.network", "network_index"}, {"link.state", "link_up"},
   };
   return members;
