@@ -151,8 +151,11 @@ namespace {
 class PrivateKnownHosts {
  public:
   static Result<std::unique_ptr<PrivateKnownHosts>> create(const std::string& line) {
-    std::string pattern = (fs::temp_directory_path() / "meros-connect-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) return make_error("cannot make a private directory under " + fs::temp_directory_path().string() + ": " + errno_text());
+    std::error_code ec;
+    fs::path tmp = fs::temp_directory_path(ec);
+    if (ec) return make_error("no temporary directory ($TMPDIR): " + ec.message());
+    std::string pattern = (tmp / "meros-connect-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) return make_error("cannot make a private directory under " + tmp.string() + ": " + errno_text());
     std::unique_ptr<PrivateKnownHosts> made(new PrivateKnownHosts(pattern));
     int fd = ::open(made->file().c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) return make_error("cannot write " + made->file().string() + ": " + errno_text());

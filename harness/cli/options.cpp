@@ -405,8 +405,8 @@ Result<Options> parse_options(const std::vector<std::string>& argv) {
   std::string command;
   auto args = command_first(argv, *app, command);
   if (!args) return args.error();
-  if (command == "exec") {
-    // Everything after -- is the guest command, options included.
+  if (const CommandSpec* spec = find_command(command); spec && (spec->options & kPassthrough)) {
+    // Everything after -- is the guest command (exec, connect), options included.
     if (auto dashes = std::find(args->begin(), args->end(), "--"); dashes != args->end()) {
       p.options.passthrough.assign(dashes + 1, args->end());
       args->erase(dashes, args->end());

@@ -115,6 +115,10 @@ TEST(Options, ReadsFlagsAndShortForms) {
   Options exec = parse_ok({"exec", "web", "vm", "--", "ls", "-l", "--junit"});
   EXPECT_EQ(exec.arguments, (std::vector<std::string>{"web", "vm"}));
   EXPECT_EQ(exec.passthrough, (std::vector<std::string>{"ls", "-l", "--junit"}));
+  Options connect = parse_ok({"connect", "web", "vm", "--", "uname", "-a"});
+  EXPECT_EQ(connect.arguments, (std::vector<std::string>{"web", "vm"}));
+  EXPECT_EQ(connect.passthrough, (std::vector<std::string>{"uname", "-a"}));
+  EXPECT_TRUE(parse_ok({"connect", "web", "vm"}).passthrough.empty());
 }
 
 TEST(Options, ExplainsBadValues) {
