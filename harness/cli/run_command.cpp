@@ -190,6 +190,7 @@ Result<RunSettings> prepare_settings(const Options& options, const FixtureStore&
   settings.timeouts.multiplier = options.timeout_multiplier.value_or(accel->accel == vm::Accel::tcg ? 3.0 : 1.0);
   settings.artifacts_root = fs::absolute(options.artifacts.value_or(fs::path("reports") / settings.run_id));
   settings.work_root = store.root() / "runs" / settings.run_id;
+  settings.socket_root = run_state_dir();
   settings.interrupted = &stop_signal();
   settings.keep_on_failure = options.keep_on_failure;
   return settings;

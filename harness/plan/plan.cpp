@@ -106,7 +106,7 @@ Result<VmPlan> plan_vm(const VirtualMachine& vm, const net::Topology& topology, 
   auto console = child_path(plan.artifacts, vm.name + ".console.log", "VM name");
   auto transcript = child_path(plan.artifacts, vm.name + ".commands.log", "VM name");
   auto disk = child_path(plan.work, vm.name + ".qcow2", "VM name");
-  auto qmp = child_path(plan.work, vm.name + ".qmp", "VM name");
+  auto qmp = child_path(plan.sockets, vm.name + ".qmp", "VM name");
   for (const auto* joined : {&console, &transcript, &disk, &qmp})
     if (!*joined) return joined->error();
   VmPlan out;
@@ -161,7 +161,7 @@ RunState initial_state(const Plan& plan) {
   state.scenario = plan.scenario->name;
   state.scenario_path = plan.scenario->file.string();
   state.netns = plan.topology.namespace_name;
-  state.paths = {plan.work.string()};
+  state.paths = {plan.work.string(), plan.sockets.string()};
   for (const auto& vm : plan.vms) {
     VmRecord record;
     record.name = vm.name();
@@ -240,6 +240,7 @@ Result<Plan> plan_scenario(const SelectedScenario& selected, const ScenarioFixtu
   // Validated as identifiers; checked again because teardown removes the work directory.
   plan.artifacts = checked_child_path(settings.artifacts_root, scenario.name, "scenario name");
   plan.work = checked_child_path(settings.work_root, scenario.name, "scenario name");
+  plan.sockets = checked_child_path(settings.socket_root, plan.state_id, "scenario name");
   plan.topology = std::move(topology);
   plan.timeouts = settings.timeouts;
   plan.scenario_timeout = settings.timeouts.scaled(scenario.timeout);

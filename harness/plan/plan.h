@@ -79,7 +79,8 @@ struct Plan {
   const Scenario* scenario = nullptr;
   std::string state_id;  // <run id>-<scenario>: the run-state file and lifecycle commands' name for it
   fs::path artifacts;    // this scenario's artifacts directory
-  fs::path work;         // overlays, QMP sockets
+  fs::path work;         // overlays
+  fs::path sockets;      // QMP sockets: <socket root>/<state id>, mode 0700
   net::Topology topology;
   std::vector<VmPlan> vms;  // manifest order
   std::vector<StepPlan> steps;

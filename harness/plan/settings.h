@@ -34,7 +34,10 @@ struct Timeouts {
 struct RunSettings {
   std::string run_id;
   std::filesystem::path artifacts_root;  // reports/<run id>/ or --artifacts
-  std::filesystem::path work_root;       // overlays and sockets of this run
+  std::filesystem::path work_root;       // overlays of this run
+  // Unix sockets (QMP): a scenario's go in <socket_root>/<state id>/, on a
+  // local filesystem even when the store is not (run_state_dir()).
+  std::filesystem::path socket_root;
   vm::AccelChoice accel;
   Timeouts timeouts;
   const std::atomic<int>* interrupted = nullptr;  // the signal that asked to stop, 0 = none

@@ -1,9 +1,11 @@
 #include "runner/constellation.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <fstream>
 #include <mutex>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "util/cleanup.h"
 #include "util/path_join.h"
 #include "util/signals.h"
+#include "util/text.h"
 #include "vm/boot_watch.h"
 #include "vm/machine.h"
 #include "vm/overlay.h"
@@ -107,7 +110,7 @@ class Constellation::Parts : public Testbed {
       return make_error(vm.name() + ": cannot load the firewall " + file + ": its image has no nft (add nftables to the image's packages)");
     if (result->exit_code != 0) {
       // nft names the copy in the guest; the user knows the file by its name.
-      std::string output = std::regex_replace(result->stderr_text + result->stdout_text, std::regex("/etc/meros/firewall\\.nft"), file);
+      std::string output = replaced_all(result->stderr_text + result->stdout_text, "/etc/meros/firewall.nft", file);
       while (!output.empty() && output.back() == '\n') output.pop_back();
       return make_error(vm.name() + ": nft -f " + file + " failed: " + output.substr(0, output.find('\n')) + "\n" + output);
     }
@@ -217,6 +220,20 @@ class Constellation::Parts : public Testbed {
       std::error_code error;
       fs::remove_all(plan_.work, error);
       fs::remove(plan_.work.parent_path(), error);  // the run's directory, once empty
+      return {};
+    });
+    return make_socket_directory();
+  }
+
+  // Root-only: whoever can connect to a QMP socket controls that VM.
+  Status make_socket_directory() {
+    // A fresh run id: an existing entry is not ours (nor followed).
+    if (::mkdir(plan_.sockets.c_str(), 0700) != 0)
+      return make_error("cannot create the socket directory " + plan_.sockets.string() + ": " + errno_text());
+    cleanup_.push("socket directory", [this]() -> Status {
+      std::error_code error;
+      fs::remove_all(plan_.sockets, error);
+      if (error) return make_error("cannot remove " + plan_.sockets.string() + ": " + error.message());
       return {};
     });
     return {};

@@ -2,7 +2,7 @@
 // boost::process handler): signals unblocked, a process group of its own,
 // death with the harness (PR_SET_PDEATHSIG), optionally its output
 // redirected, a network namespace entered and a cgroup joined, and nothing inherited but
-// stdin, stdout and stderr. Only async-signal-safe calls: the harness is
+// stdin, stdout, stderr and one passed descriptor. Only async-signal-safe calls: the harness is
 // multi-threaded.
 #pragma once
 
@@ -35,6 +35,10 @@ struct ChildSetup : boost::process::extend::handler {
   int output_fd = -1;  // stdout and stderr go here when set
   int netns_fd = -1;   // the network namespace to enter when set
   int cgroup_procs_fd = -1;  // a ChildCgroup's cgroup.procs: joined when set
+  // A descriptor the child keeps under the same number (everything else
+  // from 3 up is closed at exec): QEMU reaches its socket directory through
+  // /proc/self/fd/<n>/, whatever the directory's path length.
+  int passed_fd = -1;
 
   template <class Executor>
   void on_exec_setup(Executor& exec) const {
@@ -59,6 +63,7 @@ struct ChildSetup : boost::process::extend::handler {
       _exit(127);
     }
     close_inherited_descriptors();
+    if (passed_fd >= 0) fcntl(passed_fd, F_SETFD, 0);
   }
 };
 

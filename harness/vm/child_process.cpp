@@ -68,7 +68,7 @@ Result<ChildProcess> ChildProcess::start(const ChildSpec& spec) {
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
   std::error_code ec;
   bp::child child(bp::exe = program.string(), bp::args = args, bp::std_in < bp::null, bp::std_out > bp::null,
-                  bp::std_err > bp::null, ChildSetup{{}, ::getpid(), output_fd, spec.netns_fd}, ec);
+                  bp::std_err > bp::null, ChildSetup{{}, ::getpid(), output_fd, spec.netns_fd, -1, spec.passed_fd}, ec);
   if (output_fd >= 0) ::close(output_fd);
   if (ec) return make_error(describe_command(spec.argv) + ": cannot start: " + ec.message());
   pid_t pid = child.id();

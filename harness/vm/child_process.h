@@ -23,6 +23,8 @@ struct ChildSpec {
   // A network namespace descriptor (an open /run/netns/NAME): the child
   // enters it before exec. -1 = stay in the harness's namespace.
   int netns_fd = -1;
+  // A descriptor the child inherits under the same number; -1 = none.
+  int passed_fd = -1;
 };
 
 // One running child and its process group (same id as the child's pid).

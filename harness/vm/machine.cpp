@@ -1,7 +1,10 @@
 #include "vm/machine.h"
 
+#include <fcntl.h>
+
 #include <fstream>
 
+#include "util/fd.h"
 #include "util/process.h"
 #include "util/text.h"
 #include "util/debug_log.h"
@@ -30,6 +33,22 @@ class MachineSignals : public BootSignals {
   ConsoleLog console_;
 };
 
+// A unix socket's path is limited to 107 bytes, and a run directory can be
+// longer than that. Both QEMU (which binds the socket) and the harness
+// (which connects) reach it through an open descriptor of its directory
+// instead: /proc/self/fd/<n>/<name> is short whatever the directory.
+struct SocketDirectory {
+  Fd dir;
+  std::string short_path;
+};
+
+Result<SocketDirectory> open_socket_directory(const fs::path& socket) {
+  Fd dir(::open(socket.parent_path().c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!dir.valid()) return make_error("cannot open the socket directory " + socket.parent_path().string() + ": " + errno_text());
+  std::string short_path = "/proc/self/fd/" + std::to_string(dir.get()) + "/" + socket.filename().string();
+  return SocketDirectory{std::move(dir), std::move(short_path)};
+}
+
 void remove_stale(const fs::path& path) {
   std::error_code ec;
   fs::remove(path, ec);
@@ -53,14 +72,18 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   std::string vm = "vm " + spec.name + ": ";
   auto binary = find_qemu(spec.arch);
   if (!binary) return make_error(vm + binary.error().message);
-  auto argv = qemu_command(spec);
-  if (!argv) return make_error(vm + argv.error().message);
-  (*argv)[0] = binary->string();
   fs::path qemu_log = options.qemu_log.empty() ? fs::path(spec.console_log.string() + ".qemu.log") : options.qemu_log;
   for (const fs::path& path : {spec.console_log, spec.qmp_socket, qemu_log}) remove_stale(path);
+  auto sockets = open_socket_directory(spec.qmp_socket);
+  if (!sockets) return make_error(vm + sockets.error().message);
+  MachineSpec launched = spec;
+  launched.qmp_socket = sockets->short_path;
+  auto argv = qemu_command(launched);
+  if (!argv) return make_error(vm + argv.error().message);
+  (*argv)[0] = binary->string();
   { std::ofstream(qemu_log) << describe_command(*argv) << "\n"; }
   debug_log::write("qemu", describe_command(*argv));
-  auto process = ChildProcess::start({*argv, qemu_log, options.netns_fd});
+  auto process = ChildProcess::start({*argv, qemu_log, options.netns_fd, sockets->dir.get()});
   if (!process) return make_error(vm + process.error().message);
   // QEMU opens its QMP socket before it checks devices, so a bad option
   // can end it during the handshake: then its own words are the error.
@@ -74,7 +97,7 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
     }
     return make_error(vm + qmp_error.message);
   };
-  auto channel = SocketQmpChannel::connect(spec.qmp_socket, options.qmp_timeout, [&] { return process->is_alive(); });
+  auto channel = SocketQmpChannel::connect(sockets->short_path, options.qmp_timeout, [&] { return process->is_alive(); });
   if (!channel) return failed(channel.error());
   auto qmp = QmpClient::open(std::move(*channel), options.qmp_timeout);
   if (!qmp) return failed(qmp.error());

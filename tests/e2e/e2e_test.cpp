@@ -476,6 +476,29 @@ TEST_F(EndToEnd, VerbosityLevelsShowWhatTheySay) {
   EXPECT_NE(quiet.text.find("1 scenario(s): "), std::string::npos) << quiet.text;
 }
 
+// The longest names that validate (a 64-character scenario, a
+// 31-character VM) under a run-state directory far past the 107 bytes a
+// unix socket path may have: QMP still works, and the socket directory is
+// gone afterwards.
+TEST_F(EndToEnd, LongestNamesBootUnderADeepRunDirectory) {
+  fs::path run_dir = out_ / std::string(60, 'r') / std::string(60, 's');
+  ::setenv("MEROS_TEST_RUN_DIR", run_dir.c_str(), 1);
+  std::string scenario(64, 'n'), vm = "v" + std::string(30, 'm');
+  fs::path dir = out_ / "long-names";
+  fs::create_directories(dir);
+  std::ofstream(dir / "scenario.yml") << "name: " << scenario << "\nvirtual_machines:\n  " << vm << ": {}\ntests:\n"
+                                      << "  - {name: qmp and ssh work, vm: " << vm << ", run: \"hostname\", expect: {stdout: " << vm
+                                      << "}}\n";
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros(dir.string() + " --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  EXPECT_EQ(junit_summary(junit), "qmp and ssh work | passed |\n") << result.text;
+  ASSERT_GT((run_dir / ("000000-" + scenario) / (vm + ".qmp")).native().size(), 108u);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(run_dir, ec))
+    ADD_FAILURE() << "left in the run-state directory: " << entry.path();
+}
+
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   fs::path junit = out_ / "junit.xml";
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());

@@ -127,7 +127,9 @@ TEST(Plan, RunStateRecordNamesEverythingBeforeItExists) {
   const RunState& state = planned->plan.state;
   EXPECT_EQ(state.run_id, "r1-plan-sample");
   EXPECT_EQ(state.netns, "meros-r1-plan-sample");
-  EXPECT_EQ(state.paths, (std::vector<std::string>{"/cache/runs/r1/plan-sample"}));
+  EXPECT_EQ(state.paths, (std::vector<std::string>{"/cache/runs/r1/plan-sample", "/run/meros-test/r1-plan-sample"}));
+  // QMP sockets live in the run's socket directory, not in the store.
+  EXPECT_EQ(planned->plan.vms.at(0).machine.qmp_socket.parent_path(), "/run/meros-test/r1-plan-sample");
   EXPECT_EQ(state.client_key, "/cache/keys/id_ed25519");
   ASSERT_EQ(state.vms.size(), 2u);
   EXPECT_EQ(state.vms[0].addresses, "lan=10.0.10.5 dmz=10.0.20.5");

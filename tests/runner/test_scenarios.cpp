@@ -42,6 +42,7 @@ RunSettings test_settings() {
   settings.run_id = "r1";
   settings.artifacts_root = "/reports/r1";
   settings.work_root = "/cache/runs/r1";
+  settings.socket_root = "/run/meros-test";
   settings.timeouts.multiplier = 1;
   return settings;
 }

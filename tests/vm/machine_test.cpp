@@ -111,6 +111,24 @@ TEST_F(MachineTest, BootsToReadyInsideANetnsAndShutsDown) {
   EXPECT_FALSE(machine->is_running());
 }
 
+// A unix socket path is limited to 107 bytes; the socket directory of a run
+// with a long store path or scenario name is longer. QEMU binds and the
+// harness connects through /proc/self/fd/<n>/ instead.
+TEST_F(MachineTest, QmpSocketInADirectoryPastTheUnixPathLimit) {
+  fs::path deep = dir_.path() / std::string(100, 'd') / std::string(100, 'e');
+  fs::create_directories(deep);
+  MachineSpec web = spec("web");
+  web.qmp_socket = deep / "web-with-a-name-of-thirty-one-c.qmp";
+  ASSERT_GT(web.qmp_socket.native().size(), 200u);
+  auto machine = Machine::start(web);
+  ASSERT_TRUE(machine) << machine.error().message;
+  EXPECT_TRUE(fs::is_socket(web.qmp_socket)) << "QEMU bound the socket where the spec put it";
+  auto status = machine->qmp().query_status();
+  ASSERT_TRUE(status) << status.error().message;
+  auto stopped = machine->shutdown();
+  ASSERT_TRUE(stopped) << stopped.error().message;
+}
+
 TEST_F(MachineTest, PanickingGuestIsReportedAtOnce) {
   MachineSpec panicky = spec("panicky");
   panicky.cmdline = "init=/nonexistent";

@@ -57,7 +57,7 @@ TEST(QemuCommand, MicrovmDirectBoot) {
        "-smp", "1", "-m", "256"},
       kCommon,
       {"-kernel", "/cache/kernels/abc/bzImage",
-       "-append", "console=ttyS0 root=/dev/vda rw init=/opt/meros/init quiet panic=-1 reboot=t meros.hostname=web "
+       "-append", "console=ttyS0 root=/dev/vda rw init=/opt/meros/init quiet panic=-1 reboot=t no_timer_check meros.hostname=web "
                   "meros.if=52:54:00:12:34:01,eth0,10.0.10.21/24 meros.if=52:54:00:12:34:02,mgmt0,100.127.0.2/30 "
                   "meros.gw=10.0.10.1",
        "-drive", "id=root,if=none,format=qcow2,cache=unsafe,file=/run/meros/r1/web.qcow2",
@@ -98,7 +98,7 @@ TEST(QemuCommand, Q35WithKvmSeveralNicsAndModels) {
        "-smp", "2", "-m", "1024"},
       kCommon,
       {"-kernel", "/cache/kernels/abc/bzImage",
-       "-append", "console=ttyS0 root=/dev/vda1 rw init=/opt/meros/init quiet panic=-1 reboot=t meros.hostname=web "
+       "-append", "console=ttyS0 root=/dev/vda1 rw init=/opt/meros/init quiet panic=-1 reboot=t no_timer_check meros.hostname=web "
                   "meros.if=52:54:00:12:34:01,eth0,10.0.10.21/24 meros.if=52:54:00:12:34:03,eth1,10.0.20.5/24 "
                   "meros.if=52:54:00:12:34:02,mgmt0,100.127.0.2/30 meros.gw=10.0.10.1 "
                   "loglevel=7 quiet=0",
