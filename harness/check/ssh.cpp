@@ -1,6 +1,7 @@
 #include "check/ssh.h"
 
 #include "check/sftp.h"
+#include "util/bounded_output.h"
 #include "util/debug_log.h"
 #include "util/signals.h"
 
@@ -112,13 +113,22 @@ Status LibsshClient::open(const SshTarget& target) {
 
 namespace {
 
-// Reads whatever both streams have, waiting at most wait_ms.
-void drain(ssh_channel channel, CommandResult& result, int wait_ms) {
-  char buffer[16384];
+// Reads each stream once, without waiting: at most one buffer of each, so
+// a flood on one stream cannot starve the other or the deadline check.
+// True when either gave data; *broken when the session failed.
+bool read_both(ssh_channel channel, BoundedText& out, BoundedText& err, bool* broken) {
+  static thread_local char buffer[64 * 1024];
+  bool got = false;
   for (int is_stderr : {0, 1}) {
-    int n = ssh_channel_read_timeout(channel, buffer, sizeof buffer, is_stderr, is_stderr ? 0 : wait_ms);
-    if (n > 0) (is_stderr ? result.stderr_text : result.stdout_text).append(buffer, static_cast<std::size_t>(n));
+    int n = ssh_channel_read_timeout(channel, buffer, sizeof buffer, is_stderr, 0);
+    if (n > 0) {
+      (is_stderr ? err : out).append(std::string_view(buffer, static_cast<std::size_t>(n)));
+      got = true;
+    } else if (n == SSH_ERROR) {
+      *broken = true;
+    }
   }
+  return got;
 }
 
 }  // namespace
@@ -142,23 +152,35 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   if (!stdin_data.empty()) ssh_channel_write(channel, stdin_data.data(), static_cast<uint32_t>(stdin_data.size()));
   ssh_channel_send_eof(channel);
   CommandResult result;
+  BoundedText out, err;
   // A grace period beyond the guest-side timeout, for the kill to arrive.
   auto deadline = started + timeout + std::chrono::seconds(2);
-  while (!ssh_channel_is_eof(channel)) {
+  bool broken = false;
+  for (;;) {
     if (int signal = stop_signal().load()) {
       // The run is stopping: closing the channel ends the command's session.
       ssh_channel_close(channel);
       ssh_channel_free(channel);
       return make_error("ssh to " + host_ + ": interrupted by signal " + std::to_string(signal));
     }
+    // Checked on every round, also while every read returns data.
     if (std::chrono::steady_clock::now() > deadline) {
       result.timed_out = true;
       break;
     }
-    drain(channel, result, 50);
-    if (ssh_channel_is_closed(channel)) break;
+    if (read_both(channel, out, err, &broken)) continue;
+    // Both streams empty: done once the guest sent EOF (all its data came
+    // before it), else wait a moment for either.
+    if (broken || ssh_channel_is_eof(channel) || ssh_channel_is_closed(channel)) break;
+    ssh_channel_poll_timeout(channel, 20, 0);
   }
-  drain(channel, result, 0);
+  std::uint64_t out_total = out.total(), err_total = err.total();
+  result.stdout_dropped = out.dropped();
+  result.stderr_dropped = err.dropped();
+  result.stdout_text = out.str();
+  out = BoundedText(0);
+  result.stderr_text = err.str();
+  err = BoundedText(0);
   if (!result.timed_out) result.exit_code = ssh_channel_get_exit_status(channel);
   // meros-guest exec exits 137 when it killed the command's group; without
   // the agent there may be no exit status at all.
@@ -168,8 +190,8 @@ Result<CommandResult> LibsshClient::run(const std::string& command, std::chrono:
   ssh_channel_free(channel);
   result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
   debug_log::write("ssh", host_ + ": exit " + std::to_string(result.exit_code) + (result.timed_out ? " (timed out)" : "") + ", " +
-                              std::to_string(result.stdout_text.size()) + " bytes out, " + std::to_string(result.stderr_text.size()) +
-                              " bytes err, " + std::to_string(result.elapsed.count() / 1000) + " ms");
+                              std::to_string(out_total) + " bytes out, " + std::to_string(err_total) + " bytes err (" +
+                              std::to_string(result.stdout_dropped + result.stderr_dropped) + " not kept), " + std::to_string(result.elapsed.count() / 1000) + " ms");
   return result;
 }
 

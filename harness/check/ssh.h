@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -32,7 +33,11 @@ struct SshTarget {
 
 struct CommandResult {
   int exit_code = -1;  // -1 when the command did not finish
+  // What was kept of each stream (util/bounded_output.h: at most
+  // kStepOutputLimit, head and tail with a marker line between them).
   std::string stdout_text, stderr_text;
+  // Bytes the command printed that were not kept.
+  std::uint64_t stdout_dropped = 0, stderr_dropped = 0;
   bool timed_out = false;
   std::chrono::microseconds elapsed{0};
 };

@@ -1,7 +1,5 @@
 #include "check/verdict.h"
 
-#include <regex>
-
 #include "util/text.h"
 
 namespace meros {
@@ -45,12 +43,13 @@ std::string describe_expectation(const OutputExpectation& expect) {
 
 namespace {
 
-bool regex_found(const std::string& pattern, const std::string& text) {
-  try {
-    return std::regex_search(text, std::regex(pattern, std::regex::ECMAScript | std::regex::multiline));
-  } catch (const std::regex_error&) {
-    return false;  // validation compiled it already; a failure here is a mismatch
-  }
+// With the parser's compiled pattern; an expectation made another way
+// (tests, lifecycle commands) is compiled here. A pattern that does not
+// compile matches nothing.
+bool regex_found(const ExpectRegex& compiled, const std::string& pattern, const std::string& text) {
+  if (compiled) return expect_regex_found(compiled, text);
+  auto regex = compile_expect_regex(pattern);
+  return regex && expect_regex_found(*regex, text);
 }
 
 // The first way result falls short of expect, or "".
@@ -60,11 +59,11 @@ std::string first_shortfall(const OutputExpectation& expect, const CommandResult
            ", expected exit " + std::to_string(*expect.exit_code);
   if (expect.stdout_contains && result.stdout_text.find(*expect.stdout_contains) == std::string::npos)
     return "stdout does not contain " + quote(*expect.stdout_contains);
-  if (expect.stdout_matches && !regex_found(*expect.stdout_matches, result.stdout_text))
+  if (expect.stdout_matches && !regex_found(expect.stdout_regex, *expect.stdout_matches, result.stdout_text))
     return "stdout does not match /" + *expect.stdout_matches + "/";
   if (expect.stderr_contains && result.stderr_text.find(*expect.stderr_contains) == std::string::npos)
     return "stderr does not contain " + quote(*expect.stderr_contains);
-  if (expect.stderr_matches && !regex_found(*expect.stderr_matches, result.stderr_text))
+  if (expect.stderr_matches && !regex_found(expect.stderr_regex, *expect.stderr_matches, result.stderr_text))
     return "stderr does not match /" + *expect.stderr_matches + "/";
   return "";
 }

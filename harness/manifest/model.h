@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "manifest/expect_regex.h"
 #include "manifest/values.h"
 
 namespace meros {
@@ -126,6 +127,9 @@ struct OutputExpectation {
   std::optional<int> exit_code = 0;
   std::optional<std::string> stdout_contains, stdout_matches;
   std::optional<std::string> stderr_contains, stderr_matches;
+  // *_matches compiled by the parser; null when made another way (then
+  // the verdict compiles the pattern itself).
+  ExpectRegex stdout_regex, stderr_regex;
 };
 
 enum class StepKind { run, reach, matrix, push, pull, link };

@@ -1,7 +1,7 @@
 #include "manifest/parser.h"
 #include "util/text.h"
 
-#include <regex>
+#include "manifest/expect_regex.h"
 #include <set>
 
 #include "manifest/recipes.h"
@@ -41,34 +41,6 @@ std::string join_and(const std::vector<std::string>& words) {
     out += words[i];
   }
   return out;
-}
-
-// A problem that keeps a regular expression from compiling in reasonable
-// time and stack, or nothing: std::regex compiles and matches recursively.
-std::optional<std::string> regex_problem(const std::string& pattern) {
-  if (pattern.size() > 1000) return "it is longer than 1000 characters";
-  int depth = 0;
-  bool in_class = false;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    char c = pattern[i];
-    if (c == '\\') {
-      ++i;
-      continue;
-    }
-    if (in_class) {
-      if (c == ']') in_class = false;
-      continue;
-    }
-    if (c == '[') in_class = true;
-    else if (c == '(' && ++depth > 20) return "its groups nest deeper than 20 levels";
-    else if (c == ')' && --depth < 0) return "a ')' closes no group";
-    else if ((c == '*' || c == '+' || c == '?') &&
-             (i == 0 || pattern[i - 1] == '(' || pattern[i - 1] == '|') && !(c == '?' && i > 0 && pattern[i - 1] == '('))
-      return std::string("'") + c + "' repeats nothing: escape it as \\" + c + " to match it literally";
-  }
-  if (in_class) return "a '[' is never closed";
-  if (depth > 0) return "a '(' is never closed";
-  return std::nullopt;
 }
 
 // Parses one scenario file; holds what later sections need from earlier ones.
@@ -124,9 +96,8 @@ class ScenarioParser {
       else scenario_.description = *description;
     }
     if (auto tags = top.string_items("tags")) {
-      static const std::regex tag("[A-Za-z0-9_.-]{1,64}");
       for (const auto& t : *tags) {
-        if (!std::regex_match(t.text, tag)) yaml_.error(t.mark, "tags: " + quote(t.text) + " is not a tag: use 1 to 64 letters, digits, '-', '_' and '.'");
+        if (!spelled_as(t.text, "A-Za-z0-9_.-", "A-Za-z0-9_.-", 1, 64)) yaml_.error(t.mark, "tags: " + quote(t.text) + " is not a tag: use 1 to 64 letters, digits, '-', '_' and '.'");
         scenario_.tags.push_back(t.text);
       }
     }
@@ -205,11 +176,10 @@ class ScenarioParser {
 
   // --- bridges: ----------------------------------------------------------
   void parse_bridges(const MapReader& top) {
-    static const std::regex bridge_name("[a-z][a-z0-9_-]{0,30}");
     std::size_t count = 0;
     for_each_named(top, "bridges", [&](const std::string& name, const YAML::Node& key, const YAML::Node& node) {
       bridge_names_.insert(name);
-      if (!std::regex_match(name, bridge_name)) {
+      if (!spelled_as(name, "a-z", "a-z0-9_-", 1, 31)) {
         yaml_.error(key, "bridges: " + quote(name) + " is not a valid bridge name: a lowercase letter, then lowercase letters, digits, '-' or '_' (at most 31)");
         return;
       }
@@ -310,7 +280,6 @@ class ScenarioParser {
 
   // --- virtual_machines: ------------------------------------------------
   void parse_vms(const MapReader& top) {
-    static const std::regex vm_name("[a-z][a-z0-9-]{0,30}");
     if (!top.has("virtual_machines")) {
       if (top.given("virtual_machines"))
         yaml_.error(top.key_mark("virtual_machines"), "virtual_machines: a scenario needs at least one VM, got nothing");
@@ -321,7 +290,7 @@ class ScenarioParser {
     std::size_t count = 0;
     for_each_named(top, "virtual_machines", [&](const std::string& name, const YAML::Node& key, const YAML::Node& node) {
       vm_names_.insert(name);  // known even when invalid, so references to it are not reported again
-      if (!std::regex_match(name, vm_name) || name == "host") {
+      if (!spelled_as(name, "a-z", "a-z0-9-", 1, 31) || name == "host") {
         std::string why = name == "host" ? "'host' names the scenario host in checks" : "a VM name is a hostname: a lowercase letter, then lowercase letters, digits or '-' (at most 31)";
         yaml_.error(key, "virtual_machines: " + quote(name) + " cannot be used: " + why);
         incomplete_vms_.insert(name);
@@ -388,8 +357,7 @@ class ScenarioParser {
 
   void parse_vm_fixtures(const MapReader& map, VirtualMachine& vm) {
     if (auto user = map.string("ssh_user")) {
-      static const std::regex user_name("[a-z_][a-z0-9_-]{0,31}");
-      if (!std::regex_match(*user, user_name)) yaml_.error(map.value_mark("ssh_user"), map.what() + ".ssh_user: " + quote(*user) + " is not a user name: lowercase letters, digits, '_' and '-', starting with a letter or '_'");
+      if (!spelled_as(*user, "a-z_", "a-z0-9_-", 1, 32)) yaml_.error(map.value_mark("ssh_user"), map.what() + ".ssh_user: " + quote(*user) + " is not a user name: lowercase letters, digits, '_' and '-', starting with a letter or '_'");
       else vm.ssh_user = *user;
     }
     if (auto kernel = map.string("kernel")) vm.kernel = *kernel;
@@ -756,28 +724,6 @@ void ScenarioParser::parse_run(const MapReader& map, TestStep& step) {
   parse_expect(map, step);
 }
 
-namespace {
-
-std::string describe_regex_error(const std::regex_error& e) {
-  switch (e.code()) {
-    case std::regex_constants::error_collate: return "an invalid collating element name";
-    case std::regex_constants::error_ctype: return "an unknown character class such as [[:foo:]]";
-    case std::regex_constants::error_escape: return "an invalid escape or a trailing backslash";
-    case std::regex_constants::error_backref: return "a back reference to a group that does not exist";
-    case std::regex_constants::error_brack: return "a '[' without its ']'";
-    case std::regex_constants::error_paren: return "a '(' without its ')' or a repeat that follows nothing";
-    case std::regex_constants::error_brace: return "a '{' without its '}'";
-    case std::regex_constants::error_badbrace: return "an invalid repeat count in {m,n}";
-    case std::regex_constants::error_range: return "an invalid character range such as [z-a]";
-    case std::regex_constants::error_badrepeat: return "a repeat (*, +, ? or {m,n}) that follows nothing";
-    case std::regex_constants::error_space:
-    case std::regex_constants::error_complexity: return "it is too complex";
-    default: return e.what();
-  }
-}
-
-}  // namespace
-
 void ScenarioParser::parse_expect(const MapReader& map, TestStep& step) {
   if (!map.has("expect")) return;
   MapReader expect(yaml_, map.get("expect"), map.what() + ".expect", manifest_keys("expect"));
@@ -788,20 +734,18 @@ void ScenarioParser::parse_expect(const MapReader& map, TestStep& step) {
   for (const char* key : {"stdout_matches", "stderr_matches"}) {
     auto pattern = expect.string(key);
     if (!pattern) continue;
-    std::optional<std::string> problem = regex_problem(*pattern);
-    if (!problem) {
-      try {
-        std::regex compiled(*pattern, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        problem = describe_regex_error(e);
-      }
-    }
-    if (problem) {
-      yaml_.error(expect.value_mark(key), expect.what() + "." + key + ": invalid regular expression " + quote(*pattern) + ": " + *problem +
-                                              " (ECMAScript syntax)");
+    // Compiled here, once: an invalid pattern stops the run before anything
+    // starts, and the steps match with what was compiled.
+    auto regex = compile_expect_regex(*pattern);
+    if (!regex) {
+      yaml_.error(expect.value_mark(key), expect.what() + "." + key + ": " + quote(*pattern) + " is not a valid regular expression: " +
+                                              regex.error().message +
+                                              "; write it in RE2 syntax (Perl-like, without back references or lookaround)");
       continue;
     }
-    (std::string(key) == "stdout_matches" ? step.expect.stdout_matches : step.expect.stderr_matches) = *pattern;
+    bool is_stdout = std::string(key) == "stdout_matches";
+    (is_stdout ? step.expect.stdout_matches : step.expect.stderr_matches) = *pattern;
+    (is_stdout ? step.expect.stdout_regex : step.expect.stderr_regex) = *regex;
   }
 }
 

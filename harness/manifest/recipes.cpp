@@ -5,7 +5,6 @@
 #include "util/disk_format.h"
 
 #include <algorithm>
-#include <regex>
 
 namespace meros {
 namespace {
@@ -166,9 +165,8 @@ std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, cons
   }
   if (map.has("package")) {
     recipe.kind = KernelKind::package;
-    static const std::regex package_name("[a-z0-9][a-z0-9+.-]+");
     auto package = map.string("package");
-    if (package && !std::regex_match(*package, package_name))
+    if (package && !spelled_as(*package, "a-z0-9", "a-z0-9+.-", 2, std::string::npos))
       source.file.error(map.value_mark("package"), what + ".package: " + quote(*package) + " is not a Debian package name");
     else if (package) recipe.package = *package;
   }
@@ -234,14 +232,13 @@ void read_layer_dirs(const RecipeSource& source, const MapReader& map, ImageReci
 }
 
 void read_kind_fields(const RecipeSource& source, const MapReader& map, ImageRecipe& image) {
-  static const std::regex word("[a-z0-9][a-z0-9+.-]*");
   auto only_for = [&](const char* key, const char* kind) {
     source.file.error(map.key_mark(key), map.what() + "." + key + ": only " + kind + " images take '" + key + "'");
   };
   if (map.has("suite")) {
     if (image.kind != ImageKind::debian) only_for("suite", "debian");
     else if (auto suite = map.string("suite")) {
-      if (!std::regex_match(*suite, word)) source.file.error(map.value_mark("suite"), map.what() + ".suite: " + quote(*suite) + " is not a suite name such as bookworm");
+      if (!spelled_as(*suite, "a-z0-9", "a-z0-9+.-", 1, std::string::npos)) source.file.error(map.value_mark("suite"), map.what() + ".suite: " + quote(*suite) + " is not a suite name such as bookworm");
       else image.suite = *suite;
     }
   }
@@ -249,7 +246,7 @@ void read_kind_fields(const RecipeSource& source, const MapReader& map, ImageRec
     if (image.kind != ImageKind::debian) only_for("packages", "debian");
     else if (auto packages = map.string_items("packages")) {
       for (const auto& p : *packages) {
-        if (!std::regex_match(p.text, word)) source.file.error(p.mark, map.what() + ".packages: " + quote(p.text) + " is not a Debian package name");
+        if (!spelled_as(p.text, "a-z0-9", "a-z0-9+.-", 1, std::string::npos)) source.file.error(p.mark, map.what() + ".packages: " + quote(p.text) + " is not a Debian package name");
         image.packages.push_back(p.text);
       }
     }
@@ -295,10 +292,9 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
     else image.size = *size;
   }
   if (auto root = map.string("root")) {
-    static const std::regex device("/dev/[a-z0-9/]+");
     if (image.kind != ImageKind::use && !map.has("use"))
       source.file.error(map.key_mark("root"), what + ".root: only use: images take 'root' (a built image is one filesystem on the whole disk, /dev/vda): remove it");
-    else if (!std::regex_match(*root, device))
+    else if (!(root->starts_with("/dev/") && spelled_as(std::string_view(*root).substr(5), "a-z0-9/", "a-z0-9/", 1, std::string::npos)))
       source.file.error(map.value_mark("root"), what + ".root: expected a device such as /dev/vda or /dev/vda1, got " + quote(*root));
     else image.root = *root;
   }

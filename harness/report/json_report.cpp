@@ -40,6 +40,8 @@ json case_json(const CaseResult& c) {
           {"detail", keep_tail(c.detail)},
           {"stdout", keep_tail(c.stdout_text)},
           {"stderr", keep_tail(c.stderr_text)},
+          {"stdout_dropped", c.stdout_dropped},
+          {"stderr_dropped", c.stderr_dropped},
           {"expected", c.expected},
           {"observed", c.observed},
           {"retries", c.retries},

@@ -92,9 +92,21 @@ std::string attachment_lines(const CaseResult& c, const RunReport& report) {
   return lines;
 }
 
+// The step printed more than it keeps (util/bounded_output.h); the kept
+// text's own marker may be outside the 64 KiB shown here.
+std::string dropped_line(const CaseResult& c) {
+  // Worded as util/bounded_output.h's describe_not_kept (this library
+  // stands alone).
+  if (!c.stdout_dropped && !c.stderr_dropped) return "";
+  std::string cut;
+  if (c.stdout_dropped) cut = std::to_string(c.stdout_dropped) + " bytes of stdout";
+  if (c.stderr_dropped) cut += (cut.empty() ? "" : " and ") + std::to_string(c.stderr_dropped) + " bytes of stderr";
+  return "output: " + cut + " not kept\n";
+}
+
 std::string case_system_out(const CaseResult& c, const RunReport& report) {
   std::string out = keep_tail(c.stdout_text);
-  for (const std::string& part : {attempts_record(c), flaky_line(c), attachment_lines(c, report)}) {
+  for (const std::string& part : {attempts_record(c), flaky_line(c), dropped_line(c), attachment_lines(c, report)}) {
     if (part.empty()) continue;
     ensure_newline(out);
     out += part;

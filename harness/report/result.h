@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,9 @@ struct CaseResult {
   std::string detail;       // the command, the verdict, the console tail
   std::string stdout_text;  // the step's standard output
   std::string stderr_text;  // the step's standard error
+  // Bytes of each stream the step printed but did not keep (a step keeps
+  // kStepOutputLimit of each, util/bounded_output.h).
+  std::uint64_t stdout_dropped = 0, stderr_dropped = 0;
   std::string expected;     // e.g. "drop", "exit 0"
   std::string observed;     // e.g. "open in 3 ms", "exit 1"
   int retries = 0;          // reruns the manifest allowed (attempts <= retries + 1)

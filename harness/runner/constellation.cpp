@@ -16,6 +16,7 @@
 #include "net/netns.h"
 #include "net/scenario_network.h"
 #include "report/result.h"
+#include "util/bounded_output.h"
 #include "util/cleanup.h"
 #include "util/path_join.h"
 #include "util/signals.h"
@@ -50,7 +51,10 @@ struct RunningVm {
   std::optional<vm::Machine> machine;
   std::unique_ptr<SshClient> ssh;
   std::mutex transcript_mutex;
+  // Head and tail of every command's output: a step may print 32 MiB.
+  std::optional<CappedLogFile> transcript;
 };
+
 
 }  // namespace
 
@@ -192,7 +196,14 @@ class Constellation::Parts : public Testbed {
     RunningVm* running = find(vm);
     if (!running) return;
     std::lock_guard<std::mutex> lock(running->transcript_mutex);
-    std::ofstream(running->plan->transcript, std::ios::app) << text;
+    if (!running->transcript) {
+      running->transcript.emplace(running->plan->transcript);
+      if (Status opened = running->transcript->open(); !opened) {
+        log_.failure(opened.error().message);
+        return;
+      }
+    }
+    (void)running->transcript->append(text);
   }
 
   vm::Clock& clock() override { return vm::steady_clock(); }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "check/verdict.h"
+#include "util/bounded_output.h"
 #include "util/path_join.h"
 #include "util/process.h"
 #include "util/signals.h"
@@ -19,22 +20,40 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 std::string output_evidence(const std::string& stream, const std::string& text) {
   if (text.empty()) return "";
   constexpr std::size_t kLines = 10;
-  std::string tail = tail_lines(text, kLines);
+  // Of the last 4 KiB at most: a flood may have no newline in 16 MiB.
+  constexpr std::size_t kBytes = 4096;
+  std::string_view end = std::string_view(text).substr(text.size() > kBytes ? text.size() - kBytes : 0);
+  std::string tail = tail_lines(end, kLines);
   if (!tail.ends_with('\n')) tail += '\n';
   return "--- " + stream + " (last " + std::to_string(kLines) + " lines) ---\n" + tail;
 }
 
 std::string transcript_entry(const std::string& command, const CommandResult& result) {
-  std::string out = "$ " + command + "\n" + result.stdout_text;
-  if (!result.stderr_text.empty()) out += "[stderr]\n" + result.stderr_text;
+  std::string out;
+  out.reserve(command.size() + result.stdout_text.size() + result.stderr_text.size() + 128);
+  out += "$ " + command + "\n";
+  out += result.stdout_text;
+  if (!result.stderr_text.empty()) {
+    out += "[stderr]\n";
+    out += result.stderr_text;
+  }
+  std::string cut = describe_not_kept(result.stdout_dropped, result.stderr_dropped);
   out += "[exit " + std::to_string(result.exit_code) + (result.timed_out ? ", timed out" : "") + ", " +
-         std::to_string(result.elapsed.count() / 1000) + " ms]\n\n";
+         std::to_string(result.elapsed.count() / 1000) + " ms" + (cut.empty() ? "" : ", " + cut) + "]\n\n";
   return out;
 }
 
 std::string transfer_entry(const std::string& what, const Transfer& transfer, double time) {
   return "# sftp " + what + "\n[" + (transfer.copied ? std::string("done") : "failed: " + transfer.copied.error().message) + ", " +
          std::to_string(static_cast<long>(time * 1000)) + " ms]\n\n";
+}
+
+// Says how much of the output the step left out, when it did.
+std::string output_limits(const CaseResult& c) {
+  std::string cut = describe_not_kept(c.stdout_dropped, c.stderr_dropped);
+  if (cut.empty()) return "";
+  return "output: " + cut + " (a step keeps the first and last " + std::to_string(kStepOutputLimit / 2 >> 20) +
+         " MiB of each stream)\n";
 }
 
 guest::ProbeRequest probe_request(const ReachCheck& check, const ProbeRoute& route, Duration timeout) {
@@ -162,8 +181,11 @@ Attempt StepEngine::run_attempt(const TestStep& step, CaseResult& c) {
       attempt.message = "the scenario's timeout ran out during the step (the command was killed)";
     c.expected = verdict.expected;
     c.observed = verdict.observed;
-    c.stdout_text = result->stdout_text;
-    c.stderr_text = result->stderr_text;
+    // Moved, not copied: each may be up to kStepOutputLimit.
+    c.stdout_text = std::move(result->stdout_text);
+    c.stderr_text = std::move(result->stderr_text);
+    c.stdout_dropped = result->stdout_dropped;
+    c.stderr_dropped = result->stderr_dropped;
   }
   attempt.time = seconds(testbed_.clock().now() - started);
   return attempt;
@@ -197,7 +219,7 @@ CaseResult StepEngine::run_command(const TestStep& step) {
   }
   if (c.status != CaseStatus::passed)
     c.detail = "command on " + step.vm + ": " + step.command + "\nexpected: " + c.expected + "\nobserved: " + c.observed + "\n" +
-               output_evidence("stdout", c.stdout_text) + output_evidence("stderr", c.stderr_text) + "\n" +
+               output_limits(c) + output_evidence("stdout", c.stdout_text) + output_evidence("stderr", c.stderr_text) + "\n" +
                console_evidence({step.vm});
   return c;
 }

@@ -28,4 +28,29 @@ inline std::string trimmed(std::string_view text) {
   return std::string(text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1));
 }
 
+// True when c is in set, written as inside a regex's brackets: "a-z0-9_-"
+// (a '-' that ends the set is itself).
+inline bool in_char_class(char c, std::string_view set) {
+  for (std::size_t i = 0; i < set.size(); ++i) {
+    if (i + 2 < set.size() && set[i + 1] == '-') {
+      if (c >= set[i] && c <= set[i + 2]) return true;
+      i += 2;
+    } else if (c == set[i]) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// True when text is one character of `first` then only characters of
+// `rest`, min_size to max_size in all: what a name rule such as
+// [a-z][a-z0-9-]{0,30} says, without a regex engine.
+inline bool spelled_as(std::string_view text, std::string_view first, std::string_view rest, std::size_t min_size,
+                       std::size_t max_size) {
+  if (text.size() < min_size || text.size() > max_size || text.empty() || !in_char_class(text[0], first)) return false;
+  for (std::size_t i = 1; i < text.size(); ++i)
+    if (!in_char_class(text[i], rest)) return false;
+  return true;
+}
+
 }  // namespace meros

@@ -41,8 +41,15 @@ std::string indented(const std::string& text) {
 
 std::vector<std::string> ConsoleLog::read_new_lines() {
   std::vector<std::string> lines;
-  std::ifstream in(path_, std::ios::binary);
+  std::ifstream in(path_, std::ios::binary | std::ios::ate);
   if (!in) return lines;
+  // Smaller than what was read: the capped log was compacted (head, marker,
+  // tail; vm/console_capture.h). Reading it again from the start repeats
+  // lines, which the boot wait takes twice without harm, and loses none.
+  if (static_cast<std::uint64_t>(in.tellg()) < offset_) {
+    offset_ = 0;
+    partial_.clear();
+  }
   in.seekg(static_cast<std::streamoff>(offset_));
   std::ostringstream chunk;
   chunk << in.rdbuf();

@@ -72,6 +72,10 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   std::string vm = "vm " + spec.name + ": ";
   auto binary = find_qemu(spec.arch);
   if (!binary) return make_error(vm + binary.error().message);
+  // The console through a FIFO the harness reads, so that its log stays
+  // bounded (vm/console_capture.h); the FIFOs sit next to the QMP socket
+  // (a FIFO's path has no 108-byte limit).
+  if (spec.console_pipe.empty()) spec.console_pipe = spec.qmp_socket.parent_path() / (spec.name + ".console");
   fs::path qemu_log = options.qemu_log.empty() ? fs::path(spec.console_log.string() + ".qemu.log") : options.qemu_log;
   for (const fs::path& path : {spec.console_log, spec.qmp_socket, qemu_log}) remove_stale(path);
   auto sockets = open_socket_directory(spec.qmp_socket);
@@ -81,6 +85,8 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   auto argv = qemu_command(launched);
   if (!argv) return make_error(vm + argv.error().message);
   (*argv)[0] = binary->string();
+  auto console = ConsoleCapture::start(spec.console_pipe, spec.console_log);
+  if (!console) return make_error(vm + console.error().message);
   { std::ofstream(qemu_log) << describe_command(*argv) << "\n"; }
   debug_log::write("qemu", describe_command(*argv));
   auto process = ChildProcess::start({*argv, qemu_log, options.netns_fd, sockets->dir.get()});
@@ -101,7 +107,7 @@ Result<Machine> Machine::start(MachineSpec spec, MachineOptions options) {
   if (!channel) return failed(channel.error());
   auto qmp = QmpClient::open(std::move(*channel), options.qmp_timeout);
   if (!qmp) return failed(qmp.error());
-  return Machine(std::move(spec), std::move(qemu_log), std::move(*process), std::move(*qmp), started);
+  return Machine(std::move(spec), std::move(qemu_log), std::move(*console), std::move(*process), std::move(*qmp), started);
 }
 
 Result<Duration> Machine::wait_ready(const std::function<bool()>& ssh_port_open, Duration timeout) {
@@ -126,7 +132,10 @@ Result<StopMethod> Machine::shutdown(Duration powerdown_wait, Duration quit_wait
   }
   // Whatever is left in the group (QEMU itself if it would not quit, or
   // helpers it started) goes now.
-  if (!process_.kill_group())
+  bool all_gone = process_.kill_group();
+  // QEMU is gone: the console log gets its last bytes now, not at destruction.
+  if (console_) console_->stop();
+  if (!all_gone)
     return make_error("vm " + spec_.name + ": processes of group " + std::to_string(process_.pid()) +
                       " survived SIGKILL");
   return method;

@@ -14,6 +14,7 @@
 #include "vm/boot_watch.h"
 #include "vm/child_process.h"
 #include "vm/clock.h"
+#include "vm/console_capture.h"
 #include "vm/qemu_command.h"
 #include "vm/qmp.h"
 
@@ -36,7 +37,8 @@ std::string_view to_string(StopMethod method);
 // that was not shut down SIGKILLs its QEMU (and whatever QEMU started).
 class Machine {
  public:
-  // Writes no files but the console log, the QMP socket and the QEMU log;
+  // Writes no files but the console log (and its two FIFOs, removed at
+  // shutdown), the QMP socket and the QEMU log;
   // returns once the QMP session is open (the guest is booting).
   static Result<Machine> start(MachineSpec spec, MachineOptions options = {});
 
@@ -64,15 +66,20 @@ class Machine {
 
  private:
   using time_point = std::chrono::steady_clock::time_point;
-  Machine(MachineSpec spec, std::filesystem::path qemu_log, ChildProcess process, QmpClient qmp, time_point started)
+  Machine(MachineSpec spec, std::filesystem::path qemu_log, std::unique_ptr<ConsoleCapture> console, ChildProcess process,
+          QmpClient qmp, time_point started)
       : spec_(std::move(spec)),
         qemu_log_(std::move(qemu_log)),
+        console_(std::move(console)),
         process_(std::move(process)),
         qmp_(std::move(qmp)),
         started_(started) {}
 
   MachineSpec spec_;
   std::filesystem::path qemu_log_;
+  // Before process_, so that QEMU is gone when the capture copies its
+  // last bytes on destruction.
+  std::unique_ptr<ConsoleCapture> console_;
   ChildProcess process_;
   std::optional<QmpClient> qmp_;
   time_point started_;

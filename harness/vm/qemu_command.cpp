@@ -124,7 +124,8 @@ Result<std::vector<std::string>> qemu_command(const MachineSpec& spec) {
       "-nodefaults", "-no-user-config", "-nographic",
       // A guest reboot or panic ends QEMU, so it is noticed at once.
       "-no-reboot",
-      "-chardev", "file,id=console,path=" + option_value(spec.console_log.string()),
+      "-chardev", spec.console_pipe.empty() ? "file,id=console,path=" + option_value(spec.console_log.string())
+                                            : "pipe,id=console,path=" + option_value(spec.console_pipe.string()),
       "-serial", "chardev:console",
       "-chardev", "socket,id=qmp,path=" + option_value(spec.qmp_socket.string()) + ",server=on,wait=off",
       "-mon", "chardev=qmp,mode=control",

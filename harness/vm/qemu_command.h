@@ -45,6 +45,10 @@ struct MachineSpec {
   std::string cmdline;                   // the user's, appended last
   std::vector<std::string> qemu_args;    // the user's, appended last
   std::filesystem::path console_log;     // the serial console
+  // Where QEMU writes the console instead, when set: the base name of two
+  // FIFOs (.in, .out) the harness copies into console_log, bounded
+  // (vm/console_capture.h). Machine::start sets it; empty: a plain file.
+  std::filesystem::path console_pipe;
   std::filesystem::path qmp_socket;
 };
 

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -20,6 +21,7 @@
 
 #include "check/ssh.h"
 #include "check/transfer.h"
+#include "util/bounded_output.h"
 #include "util/process.h"
 
 namespace meros {
@@ -157,6 +159,33 @@ TEST_F(SshAgainstDropbear, StopsWaitingAtTheTimeout) {
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->timed_out);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(6));
+}
+
+// A command flooding both streams (issue #10): each keeps its head and
+// tail within kStepOutputLimit, both are drained (stderr is not starved
+// by stdout), the deadline holds while every read returns data, and the
+// session still runs the next command.
+TEST_F(SshAgainstDropbear, AFloodOnBothStreamsIsBoundedAndEndsAtTheDeadline) {
+  auto client = LibsshClient::connect(target());
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  auto started = std::chrono::steady_clock::now();
+  auto result = (*client)->run("yes stderr-flood >&2 & exec cat /dev/zero", std::chrono::seconds(3));
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_TRUE(result->timed_out);
+  // The 3 s, the 2 s grace for a guest-side kill, and a little.
+  EXPECT_LT(took, std::chrono::seconds(7));
+  EXPECT_GT(result->stdout_dropped, 0u);
+  EXPECT_GT(result->stderr_dropped, 0u) << "stderr was starved: " << result->stderr_text.size() << " bytes";
+  EXPECT_LE(result->stdout_text.size(), kStepOutputLimit + 100);
+  EXPECT_LE(result->stderr_text.size(), kStepOutputLimit + 100);
+  EXPECT_NE(result->stdout_text.find(not_kept_marker(result->stdout_dropped)), std::string::npos);
+  EXPECT_EQ(result->stderr_text.rfind("stderr-flood\n", 0), 0u);
+  std::cout << "flood: " << result->stdout_dropped << " bytes of stdout and " << result->stderr_dropped
+            << " bytes of stderr not kept in " << std::chrono::duration<double>(took).count() << " s\n";
+  auto next = (*client)->run("echo next", std::chrono::seconds(10));
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  EXPECT_EQ(next->stdout_text, "next\n");
 }
 
 TEST_F(SshAgainstDropbear, RefusesAHostKeyOtherThanThePinnedOne) {

@@ -49,6 +49,42 @@ TEST(RunVerdict, MatchesRegexesAtLineEnds) {
   EXPECT_EQ(judge_run(expect, result, std::chrono::seconds(60)).message, "stdout does not match /^vm1$/");
 }
 
+TEST(RunVerdict, UsesTheParsersCompiledRegex) {
+  OutputExpectation expect;
+  expect.stdout_matches = "^b+$";
+  auto compiled = compile_expect_regex(*expect.stdout_matches);
+  ASSERT_TRUE(compiled);
+  expect.stdout_regex = *compiled;
+  CommandResult result;
+  result.exit_code = 0;
+  result.stdout_text = "a\nbbb\nc";
+  EXPECT_TRUE(judge_run(expect, result, std::chrono::seconds(60)).passed);
+}
+
+// RE2 matches in linear time: std::regex overflowed the stack on a long
+// line with a pattern like this one.
+TEST(RunVerdict, MatchesLongOutputWithoutRecursion) {
+  OutputExpectation expect;
+  expect.stdout_matches = "(a|b)*c";
+  CommandResult result;
+  result.exit_code = 0;
+  result.stdout_text = std::string(8 << 20, 'a') + "c";
+  EXPECT_TRUE(judge_run(expect, result, std::chrono::seconds(60)).passed);
+  result.stdout_text.pop_back();
+  EXPECT_FALSE(judge_run(expect, result, std::chrono::seconds(60)).passed);
+}
+
+TEST(ExpectRegex, CompileErrorsAreRe2sOwnWords) {
+  auto unbalanced = compile_expect_regex("([a-z]+");
+  ASSERT_FALSE(unbalanced);
+  EXPECT_EQ(unbalanced.error().message, "missing ): ([a-z]+");
+  EXPECT_EQ(compile_expect_regex("*error").error().message, "no argument for repetition operator: *");
+  EXPECT_EQ(compile_expect_regex("(a)\\1").error().message, "invalid escape sequence: \\1");
+  EXPECT_EQ(compile_expect_regex("(?=x)").error().message, "invalid perl operator: (?=");
+  EXPECT_EQ(compile_expect_regex(std::string(1001, 'a')).error().message, "it is longer than 1000 characters");
+  EXPECT_TRUE(compile_expect_regex("\\d+\\s\\w\\b"));
+}
+
 TEST(RunVerdict, ReportsSubstringsAndTimeouts) {
   OutputExpectation expect;
   expect.exit_code.reset();

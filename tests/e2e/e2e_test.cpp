@@ -5,7 +5,9 @@
 #include <tinyxml2.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <cstdio>
@@ -254,6 +256,83 @@ TEST_F(EndToEnd, ScenarioTimeoutCutsTheRunningStep) {
             "long step | failed | the scenario's timeout ran out during the step (the command was killed)\n"
             "after | skipped | not run: the scenario's timeout (#s) ran out\n")
       << result.text;
+}
+
+// The kernel's high-water mark of pid's resident memory, in KiB; 0 once
+// it is gone (or a zombie).
+long peak_rss_kib(pid_t pid) {
+  std::istringstream status(read_file("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  return 0;
+}
+
+// testcase name="name"'s time attribute in the JUnit, or -1.
+double junit_case_time(const fs::path& file, const std::string& name) {
+  tinyxml2::XMLDocument doc;
+  if (doc.LoadFile(file.c_str()) != tinyxml2::XML_SUCCESS) return -1;
+  auto* suites = doc.FirstChildElement("testsuites");
+  for (auto* suite = suites ? suites->FirstChildElement("testsuite") : nullptr; suite; suite = suite->NextSiblingElement("testsuite"))
+    for (auto* tc = suite->FirstChildElement("testcase"); tc; tc = tc->NextSiblingElement("testcase"))
+      if (tc->Attribute("name") && name == tc->Attribute("name")) return tc->DoubleAttribute("time", -1);
+  return -1;
+}
+
+// A guest printing without end (issue #10): the step keeps 16 MiB of each
+// stream and says how much it left out, the harness stays under 256 MiB
+// resident, the step ends within its timeout plus a few seconds, the
+// transcript and console logs stay capped, and the next step passes.
+TEST_F(EndToEnd, AStepPrintingWithoutEndLeavesTheHarnessBounded) {
+  fs::path junit = out_ / "junit.xml", json = out_ / "report.json", artifacts = out_ / "artifacts";
+  // Multiplier 1: the step's timeout is its 20 s under TCG too.
+  pid_t child = meros_in_background("tests/e2e/flood --timeout-multiplier 1 --junit " + junit.string() + " --json " + json.string() + " --artifacts " +
+                                    artifacts.string());
+  long peak_kib = 0;
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(30);
+  while (::waitpid(child, &status, WNOHANG) != child) {
+    // The high-water mark only grows, so the last read before exit is
+    // (within 100 ms of) the whole run's peak.
+    peak_kib = std::max(peak_kib, peak_rss_kib(child));
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      FAIL() << "still running after 30 minutes\n" << read_file(out_ / "log");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::cout << "meros-test peak RSS (VmHWM): " << peak_kib / 1024 << " MiB\n";
+  std::string log = read_file(out_ / "log");
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << "the flood step times out, so the run fails\n" << log;
+  EXPECT_GT(peak_kib, 0);
+  EXPECT_LT(peak_kib, 256 * 1024) << "peak RSS " << peak_kib << " KiB";
+  EXPECT_EQ(junit_summary(junit),
+            "flood | failed | timed out after #s (the command was killed)\n"
+            "after | passed |\n")
+      << log;
+  double flood_time = junit_case_time(junit, "flood");
+  std::cout << "flood step: " << flood_time << " s against its 20 s timeout\n";
+  EXPECT_GE(flood_time, 19.0);
+  EXPECT_LE(flood_time, 25.0);
+  expect_valid_junit(junit);
+  std::string xml = read_file(junit);
+  static const std::regex not_kept("output: [0-9]+ bytes of stdout and [0-9]+ bytes of stderr not kept");
+  EXPECT_TRUE(std::regex_search(xml, not_kept)) << "the JUnit does not say what was not kept";
+  std::string report = read_file(json);
+  EXPECT_TRUE(std::regex_search(report, std::regex("\"stdout_dropped\": [1-9][0-9]*")));
+  EXPECT_TRUE(std::regex_search(report, std::regex("\"stderr_dropped\": [1-9][0-9]*")));
+  // The transcript and the serial console: head, marker, tail, capped.
+  fs::path transcript = artifacts / "flood/vm.commands.log", console = artifacts / "flood/vm.console.log";
+  ASSERT_TRUE(fs::exists(transcript));
+  ASSERT_TRUE(fs::exists(console));
+  EXPECT_LE(fs::file_size(transcript), (9u << 20) + 200);
+  EXPECT_NE(read_file(transcript).find("bytes not kept ...]"), std::string::npos);
+  EXPECT_NE(read_file(transcript).find("$ echo still here\nstill here\n"), std::string::npos);
+  EXPECT_LE(fs::file_size(console), (9u << 20) + 200);
+  EXPECT_NE(read_file(console).find("MEROS-READY"), std::string::npos) << "the head of the console is kept";
+  EXPECT_NE(read_file(console).find("console-flood"), std::string::npos);
+  std::cout << "transcript " << fs::file_size(transcript) << " bytes, console log " << fs::file_size(console) << " bytes\n";
 }
 
 // --keep-on-failure holds the failed scenario until `down`; the run then

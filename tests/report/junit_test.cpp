@@ -66,6 +66,22 @@ TEST(Junit, RootAndSuiteCounts) {
   EXPECT_STREQ(suite->Attribute("file"), "scenarios/web-firewall/scenario.yml");
 }
 
+// A step that printed more than it keeps says so in system-out, whatever
+// part of its stdout the 64 KiB shown here covers.
+TEST(Junit, SaysHowMuchOutputWasNotKept) {
+  RunReport report = testing::sample_report();
+  CaseResult& c = report.suites[0].cases[0];
+  c.stdout_dropped = 123456;
+  c.stderr_dropped = 7;
+  XMLDocument doc;
+  parse(doc, render_junit(report));
+  const XMLElement* rendered = find_case(doc, c.name);
+  ASSERT_NE(rendered, nullptr);
+  EXPECT_NE(child_text(rendered, "system-out").find("output: 123456 bytes of stdout and 7 bytes of stderr not kept\n"),
+            std::string::npos)
+      << child_text(rendered, "system-out");
+}
+
 TEST(Junit, FailedCaseIsAFailureWithTheVerdict) {
   XMLDocument doc;
   parse(doc, render_junit(testing::sample_report()));

@@ -56,6 +56,27 @@ TEST(StepEngine, RetriesUntilPassAndMarksFlaky) {
   EXPECT_EQ(cases[0].retries, 2);
 }
 
+// What the SSH layer left out of a flood reaches the case (for the
+// reports), the failure detail and the transcript.
+TEST(StepEngine, SaysHowMuchOutputWasNotKept) {
+  Engine e(with("  - {name: flood, vm: a, run: 'yes', expect: {exit: 3}}\n"));
+  e.testbed.on_run = [](const test::RunCall&) -> Result<CommandResult> {
+    CommandResult r = exited(0, "y\n");
+    r.stdout_dropped = 1000;
+    r.stderr_dropped = 20;
+    return r;
+  };
+  auto cases = e.run_all();
+  ASSERT_EQ(cases.size(), 1u);
+  EXPECT_EQ(cases[0].stdout_dropped, 1000u);
+  EXPECT_EQ(cases[0].stderr_dropped, 20u);
+  EXPECT_NE(cases[0].detail.find("output: 1000 bytes of stdout and 20 bytes of stderr not kept (a step keeps the first and last 8 MiB of each stream)\n"),
+            std::string::npos)
+      << cases[0].detail;
+  ASSERT_EQ(e.testbed.notes.size(), 1u);
+  EXPECT_NE(e.testbed.notes[0].find(", 1000 bytes of stdout and 20 bytes of stderr not kept]"), std::string::npos) << e.testbed.notes[0];
+}
+
 TEST(StepEngine, RetriesRunOutAsAFailureThatIsNotFlaky) {
   Engine e(with("  - {name: never, vm: a, run: 'false', retries: 1}\n"));
   e.testbed.on_run = [](const test::RunCall&) -> Result<CommandResult> { return exited(1); };

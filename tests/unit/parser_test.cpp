@@ -463,6 +463,19 @@ TEST_F(ManifestParser, RejectsDuplicateTestNames) {
             "tests[1].name: 'a' is already the name of tests[0]; test names must be unique in a scenario");
 }
 
+TEST_F(ManifestParser, CompilesExpectRegexesOnceWithRe2) {
+  Parsed parsed = parse(std::string(kMinimal) + "tests:\n  - {vm: web, run: x, expect: {stdout_matches: '^L', stderr_matches: 'e+'}}\n");
+  ASSERT_TRUE(parsed.scenario) << parsed.all();
+  EXPECT_TRUE(parsed.scenario->tests[0].expect.stdout_regex);
+  EXPECT_TRUE(parsed.scenario->tests[0].expect.stderr_regex);
+}
+
+TEST_F(ManifestParser, ReportsAnInvalidRegexWithRe2sReason) {
+  EXPECT_EQ(only_error(std::string(kMinimal) + "tests:\n  - {vm: web, run: x, expect: {stdout_matches: '(a)\\1'}}\n"),
+            "tests[0].expect.stdout_matches: '(a)\\1' is not a valid regular expression: invalid escape sequence: \\1; "
+            "write it in RE2 syntax (Perl-like, without back references or lookaround)");
+}
+
 TEST_F(ManifestParser, RejectsStepWithTwoActions) {
   EXPECT_EQ(only_error(std::string(kMinimal) + "tests:\n  - {vm: web, run: x, link: {vm: web, network: 0, state: up}}\n"),
             "tests[0]: a step does exactly one of run, reach, matrix, push, pull or link; this one has run and link");
