@@ -10,17 +10,13 @@
 #include <sstream>
 
 #include "util/bounded_output.h"
+#include "../support/read_file.h"
 
 namespace meros {
 namespace {
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string read(const fs::path& path) { return testing_support::read_whole_file(path); }
 
 TEST(BoundedText, KeepsEverythingWithinTheLimit) {
   BoundedText text(4, 4);

@@ -15,17 +15,13 @@
 
 #include "vm/boot_watch.h"
 #include "vm/console_capture.h"
+#include "../support/read_file.h"
 
 namespace meros::vm {
 namespace {
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+std::string read(const fs::path& path) { return testing_support::read_whole_file(path); }
 
 class ConsoleCaptureTest : public testing::Test {
  protected:
