@@ -15,7 +15,7 @@ packages=(
   # kernel builds
   linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
   # tests and benchmarks
-  jq
+  jq fdisk
   libxml2-utils
   # the HTML report's browser test, the JSON Schema and CI-template tests
   chromium python3-jsonschema python3-yaml

@@ -65,8 +65,11 @@ Status add_nic(std::vector<std::string>& argv, const NicSpec& nic, const std::st
                const std::string& machine) {
   auto device = nic_device(nic.model, machine);
   if (!device) return device.error();
+  // No option ROM: iPXE is only for network boot, which no VM does, and
+  // SeaBIOS spends time loading one per NIC.
+  std::string rom = has_pci(machine) ? ",romfile=" : "";
   argv.insert(argv.end(), {"-netdev", "tap,id=" + netdev + ",ifname=" + option_value(nic.tap) + ",script=no,downscript=no",
-                           "-device", *device + ",netdev=" + netdev + ",mac=" + nic.mac.str() + ",id=" + id});
+                           "-device", *device + ",netdev=" + netdev + ",mac=" + nic.mac.str() + ",id=" + id + rom});
   return {};
 }
 
@@ -107,6 +110,20 @@ std::string kernel_cmdline(const MachineSpec& spec) {
   return out;
 }
 
+namespace {
+
+// x86_64: one CPU a socket. QEMU's default topology puts the CPUs in one
+// socket as cores, and SeaBIOS (q35, pc) lists only the first CPU of each
+// socket in its MP table, which is all an ACPI-less kernel like the default
+// one has to find CPUs with: `-smp 2` would boot with one CPU.
+std::string smp_option(const MachineSpec& spec) {
+  std::string n = std::to_string(spec.cpus);
+  if (spec.arch != Arch::x86_64 || spec.cpus < 2) return n;
+  return n + ",sockets=" + n + ",cores=1,threads=1";
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> qemu_command(const MachineSpec& spec) {
   std::string machine = machine_type(spec);
   if (Status ok = check_machine(spec.arch, machine); !ok) return ok.error();
@@ -119,7 +136,7 @@ Result<std::vector<std::string>> qemu_command(const MachineSpec& spec) {
       "-machine", machine_option(machine),
       "-accel", std::string(to_string(spec.accel)),
       "-cpu", kvm ? "host" : "max",
-      "-smp", std::to_string(spec.cpus),
+      "-smp", smp_option(spec),
       "-m", std::to_string(spec.memory_mib),
       "-nodefaults", "-no-user-config", "-nographic",
       // A guest reboot or panic ends QEMU, so it is noticed at once.

@@ -95,7 +95,7 @@ TEST(QemuCommand, Q35WithKvmSeveralNicsAndModels) {
   ASSERT_TRUE(argv) << argv.error().message;
   Argv expected = concat({
       {"qemu-system-x86_64", "-name", "web", "-machine", "q35", "-accel", "kvm", "-cpu", "host",
-       "-smp", "2", "-m", "1024"},
+       "-smp", "2,sockets=2,cores=1,threads=1", "-m", "1024"},
       kCommon,
       {"-kernel", "/cache/kernels/abc/bzImage",
        "-append", "console=ttyS0 root=/dev/vda1 rw init=/opt/meros/init quiet panic=-1 reboot=t no_timer_check meros.hostname=web "
@@ -106,11 +106,11 @@ TEST(QemuCommand, Q35WithKvmSeveralNicsAndModels) {
        "-device", "virtio-blk-pci,drive=root",
        "-device", "virtio-rng-pci",
        "-netdev", "tap,id=n0,ifname=web-0,script=no,downscript=no",
-       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01,id=net0",
+       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01,id=net0,romfile=",
        "-netdev", "tap,id=n1,ifname=web-1,script=no,downscript=no",
-       "-device", "e1000,netdev=n1,mac=52:54:00:12:34:03,id=net1",
+       "-device", "e1000,netdev=n1,mac=52:54:00:12:34:03,id=net1,romfile=",
        "-netdev", "tap,id=nmgmt,ifname=web-m,script=no,downscript=no",
-       "-device", "virtio-net-pci,netdev=nmgmt,mac=52:54:00:12:34:02,id=mgmt"},
+       "-device", "virtio-net-pci,netdev=nmgmt,mac=52:54:00:12:34:02,id=mgmt,romfile="},
   });
   EXPECT_EQ(*argv, expected);
 }
@@ -131,7 +131,7 @@ TEST(QemuCommand, DiskBootPassesSettingsThroughFwCfg) {
        "-device", "virtio-blk-pci,drive=root,bootindex=0",
        "-device", "virtio-rng-pci",
        "-netdev", "tap,id=n0,ifname=web-0,script=no,downscript=no",
-       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01,id=net0"},
+       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01,id=net0,romfile="},
   });
   EXPECT_EQ(*argv, expected);
 }
