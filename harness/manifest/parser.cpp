@@ -440,6 +440,8 @@ class ScenarioParser {
     if (auto cpus = map.integer("cpus", 1, 64)) vm.cpus = static_cast<int>(*cpus);
     if (auto cmdline = map.string("cmdline")) {
       if (cmdline->find_first_of("\n\r") != std::string::npos) yaml_.error(map.value_mark("cmdline"), map.what() + ".cmdline: the kernel command line is one line");
+      else if (vm.boot == BootMode::disk)  // GRUB boots with the command line written into the image
+        yaml_.error(map.key_mark("cmdline"), map.what() + ".cmdline: a VM with boot: disk boots with its image's own kernel command line (GRUB's); remove cmdline or use boot: direct");
       else vm.cmdline = *cmdline;
     }
     if (auto args = map.string_list("qemu_args")) vm.qemu_args = *args;

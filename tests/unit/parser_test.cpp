@@ -189,7 +189,7 @@ bridges:
 virtual_machines:
   web:
     machine: q35
-    boot: disk
+    boot: direct
     ssh_user: admin
     image: debian
     disk_size: 2G
@@ -234,7 +234,7 @@ tests:
   EXPECT_FALSE(lan.allow_icmp);
   const VirtualMachine& vm = s.vms[0];
   EXPECT_EQ(vm.machine, "q35");
-  EXPECT_EQ(vm.boot, BootMode::disk);
+  EXPECT_EQ(vm.boot, BootMode::direct);  // boot: disk takes no cmdline; see BootableImagesAndDiskBootVms
   EXPECT_EQ(vm.ssh_user, "admin");
   EXPECT_EQ(vm.disk_size, 2ull << 30);
   EXPECT_EQ(vm.memory_mib, 1024u);
