@@ -36,4 +36,31 @@ const VirtualMachine* Scenario::find_vm(std::string_view n) const {
   return nullptr;
 }
 
+std::string_view image_kind_name(ImageKind kind) {
+  switch (kind) {
+    case ImageKind::busybox: return "busybox";
+    case ImageKind::debian: return "debian";
+    case ImageKind::tarball: return "tarball";
+    case ImageKind::use: return "use";
+  }
+  return "unknown";
+}
+
+namespace {
+bool bootable_only_by_boot_mode(const Scenario& scenario, const VirtualMachine& vm) {
+  auto it = scenario.images.find(vm.image);
+  return vm.boot == BootMode::disk && it != scenario.images.end() && !it->second.bootable;
+}
+}  // namespace
+
+ImageRecipe image_recipe_for(const Scenario& scenario, const VirtualMachine& vm) {
+  ImageRecipe recipe = scenario.images.at(vm.image);
+  if (vm.boot == BootMode::disk) recipe.bootable = true;
+  return recipe;
+}
+
+std::string image_fixture_name(const Scenario& scenario, const VirtualMachine& vm) {
+  return bootable_only_by_boot_mode(scenario, vm) ? vm.image + " (bootable)" : vm.image;
+}
+
 }  // namespace meros

@@ -56,6 +56,10 @@ struct ImageRecipe {
   fs::path archive;                   // tarball
   fs::path use;                       // use: existing qcow2
   std::string root = "/dev/vda";      // root device for direct boot
+  // A partitioned disk with a bootloader and the distribution's own kernel
+  // (debian only), for boot: disk. Implied for a disk-boot VM's image: see
+  // image_recipe_for().
+  bool bootable = false;
   fs::path defined_in;
   SourceMark mark;
 };
@@ -177,5 +181,15 @@ struct Scenario {
   const Bridge* find_bridge(std::string_view name) const;
   const VirtualMachine* find_vm(std::string_view name) const;
 };
+
+std::string_view image_kind_name(ImageKind kind);  // busybox, debian, tarball, use
+
+// The image recipe a VM boots: its image's, made bootable when the VM boots
+// from disk (bootable is implied there). A bootable and a plain build of one
+// recipe are different fixtures.
+ImageRecipe image_recipe_for(const Scenario& scenario, const VirtualMachine& vm);
+// The name a VM's image fixture goes by in ScenarioFixtures: the image's
+// name, with " (bootable)" when bootable is implied by boot: disk only.
+std::string image_fixture_name(const Scenario& scenario, const VirtualMachine& vm);
 
 }  // namespace meros

@@ -351,8 +351,13 @@ class ScenarioParser {
       else if (*boot == "disk") vm.boot = BootMode::disk;
       else yaml_.error(map.value_mark("boot"), what + ".boot: expected direct or disk, got " + quote(*boot));
     }
-    if (vm.boot == BootMode::disk && vm.machine == "microvm")
-      yaml_.error(map.value_mark("boot"), what + ".boot: disk boot needs firmware; microvm has none: set machine: q35");
+    if (vm.boot != BootMode::disk) return;
+    // SeaBIOS boots the disk; aarch64's virt would need UEFI firmware.
+    if (vm.arch != Arch::x86_64)
+      yaml_.error(map.value_mark("boot"), what + ".boot: disk boot runs through SeaBIOS on q35 or pc, which exist for x86_64 only: use boot: direct on aarch64");
+    else if (!map.has("machine")) vm.machine = "q35";
+    else if (vm.machine == "microvm")
+      yaml_.error(map.value_mark("boot"), what + ".boot: disk boot needs firmware; microvm has none: set machine: q35 (or pc, or leave machine out)");
   }
 
   void parse_vm_fixtures(const MapReader& map, VirtualMachine& vm) {
@@ -369,6 +374,18 @@ class ScenarioParser {
       choose_machine_for_kernel(map, vm);
     }
     resolve_image(vm.image, map.has("image") ? map.value_mark("image") : map.mark(), map.what());
+    if (vm.boot == BootMode::disk) check_disk_bootable(map, vm);
+  }
+
+  // boot: disk makes the VM's image bootable, which needs a distribution
+  // kernel to install: only debian images have one.
+  void check_disk_bootable(const MapReader& map, const VirtualMachine& vm) {
+    auto recipe = scenario_.images.find(vm.image);
+    if (recipe == scenario_.images.end() || recipe->second.kind == ImageKind::debian) return;
+    yaml_.error(map.has("image") ? map.value_mark("image") : map.value_mark("boot"),
+                map.what() + ".image: boot: disk needs a bootable image, and " + quote(vm.image) + " is a " +
+                    std::string(image_kind_name(recipe->second.kind)) +
+                    " image, which has no kernel of its own: use a debian image (e.g. image: debian) or boot: direct");
   }
 
   // A distribution's kernel finds virtio devices over PCI (or ACPI) only:
@@ -423,6 +440,8 @@ class ScenarioParser {
     if (auto cpus = map.integer("cpus", 1, 64)) vm.cpus = static_cast<int>(*cpus);
     if (auto cmdline = map.string("cmdline")) {
       if (cmdline->find_first_of("\n\r") != std::string::npos) yaml_.error(map.value_mark("cmdline"), map.what() + ".cmdline: the kernel command line is one line");
+      else if (vm.boot == BootMode::disk)  // GRUB boots with the command line written into the image
+        yaml_.error(map.key_mark("cmdline"), map.what() + ".cmdline: a VM with boot: disk boots with its image's own kernel command line (GRUB's); remove cmdline or use boot: direct");
       else vm.cmdline = *cmdline;
     }
     if (auto args = map.string_list("qemu_args")) vm.qemu_args = *args;

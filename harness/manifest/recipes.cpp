@@ -298,6 +298,17 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
       source.file.error(map.value_mark("root"), what + ".root: expected a device such as /dev/vda or /dev/vda1, got " + quote(*root));
     else image.root = *root;
   }
+  if (auto bootable = map.boolean("bootable")) {
+    if (*bootable && image.kind == ImageKind::use)
+      source.file.error(map.value_mark("bootable"), what + ".bootable: a use: image keeps the original's disk layout, so meros-test cannot install a "
+                                                        "kernel and bootloader into it; only debian images can be bootable: remove bootable and boot the VM directly, "
+                                                        "or build a debian image");
+    else if (*bootable && image.kind != ImageKind::debian)
+      source.file.error(map.value_mark("bootable"), what + ".bootable: a " + std::string(image_kind_name(image.kind)) +
+                                                        " image has no distribution kernel to install; only debian images can be bootable: "
+                                                        "use distribution: debian, or remove bootable and boot the VM directly");
+    else image.bootable = *bootable;
+  }
   read_layer_dirs(source, map, image, default_layer_dir);
   if (source.file.diagnostics().size() != errors_before) return std::nullopt;
   return image;

@@ -68,7 +68,7 @@ vm::NicSpec nic(const std::string& tap, const Mac& mac, const std::string& model
 
 // Everything but the paths of the VM's files.
 vm::MachineSpec machine_spec(const VirtualMachine& vm, const net::VmLinks& links, const ScenarioFixtures& fixtures,
-                             const RunSettings& settings) {
+                             const ResolvedImage& image, const RunSettings& settings) {
   vm::MachineSpec spec;
   spec.name = vm.name;
   spec.arch = vm.arch;
@@ -82,7 +82,7 @@ vm::MachineSpec machine_spec(const VirtualMachine& vm, const net::VmLinks& links
     spec.kernel = kernel.image;
     if (kernel.initrd) spec.initrd = *kernel.initrd;
   }
-  spec.root_device = fixtures.images.at(vm.image).facts.root_device;
+  spec.root_device = image.facts.root_device;
   for (std::size_t i = 0; i < links.networks.size(); ++i) {
     const auto& tap = links.networks[i];
     spec.networks.push_back(nic(tap.ifname, tap.mac, vm.networks[i].model, "eth" + std::to_string(i), tap.address, tap.prefix));
@@ -100,8 +100,9 @@ Result<VmPlan> plan_vm(const VirtualMachine& vm, const net::Topology& topology, 
   const net::VmLinks* links = topology.find_vm(vm.name);
   if (!links) return make_error("VM " + quote(vm.name) + " is not in the network plan");
   if (vm.boot == BootMode::direct && !fixtures.kernels.count(vm.kernel)) return make_error("kernel " + vm.kernel + " was not resolved");
-  if (!fixtures.images.count(vm.image)) return make_error("image " + vm.image + " was not resolved");
-  const ResolvedImage& image = fixtures.images.at(vm.image);
+  std::string image_name = image_fixture_name(*plan.scenario, vm);
+  if (!fixtures.images.count(image_name)) return make_error("image " + image_name + " was not resolved");
+  const ResolvedImage& image = fixtures.images.at(image_name);
   // VM names are validated identifiers; the joins are checked all the same.
   auto console = child_path(plan.artifacts, vm.name + ".console.log", "VM name");
   auto transcript = child_path(plan.artifacts, vm.name + ".commands.log", "VM name");
@@ -111,7 +112,7 @@ Result<VmPlan> plan_vm(const VirtualMachine& vm, const net::Topology& topology, 
     if (!*joined) return joined->error();
   VmPlan out;
   out.config = &vm;
-  out.machine = machine_spec(vm, *links, fixtures, settings);
+  out.machine = machine_spec(vm, *links, fixtures, image, settings);
   out.machine.disk = *disk;
   out.machine.console_log = *console;
   out.machine.qmp_socket = *qmp;

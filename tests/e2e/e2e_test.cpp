@@ -371,6 +371,34 @@ TEST_F(EndToEnd, LongestNamesBootUnderADeepRunDirectory) {
     ADD_FAILURE() << "left in the run-state directory: " << entry.path();
 }
 
+// boot: disk (spec v1.1): a Debian VM boots its own GRUB, kernel and
+// systemd through SeaBIOS on q35 beside a direct-boot busybox VM; every
+// step of the scenario passes (kernel, init, grown root, fw_cfg hostname,
+// a matrix across both).
+TEST_F(EndToEnd, DiskBootScenarioPasses) {
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("scenarios/disk-boot --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  std::string summary = junit_summary(junit);
+  std::size_t passed = 0;
+  for (std::size_t at = summary.find("| passed |"); at != std::string::npos; at = summary.find("| passed |", at + 1)) ++passed;
+  EXPECT_EQ(passed, 9u) << summary;  // five run steps and four matrix rows
+  EXPECT_NE(summary.find("the disk VM runs the Debian cloud kernel | passed"), std::string::npos) << summary;
+  std::string console = read_file(out_ / "artifacts/disk-boot/disk.console.log");
+  EXPECT_NE(console.find("SeaBIOS"), std::string::npos) << "the disk VM did not boot through firmware";
+  EXPECT_NE(console.find("MEROS-READY hostname=disk"), std::string::npos) << console;
+  expect_valid_junit(junit);
+}
+
+// The same image boots on machine: pc (i440FX), settings from fw_cfg.
+TEST_F(EndToEnd, DiskBootOnMachinePc) {
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("tests/e2e/disk-boot-pc --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  EXPECT_NE(read_file(out_ / "artifacts/disk-boot-pc/pc.console.log").find("MEROS-READY hostname=pc"), std::string::npos);
+  expect_valid_junit(junit);
+}
+
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   fs::path junit = out_ / "junit.xml";
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());

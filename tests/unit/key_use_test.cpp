@@ -33,7 +33,7 @@ const std::map<std::string, std::string>& key_members() {
       {"kernels.<name>.package", "package"},
       {"images.<name>.distribution", "kind"}, {"images.<name>.suite", "suite"}, {"images.<name>.packages", "packages"},
       {"images.<name>.size", "size"}, {"images.<name>.includes", "includes"}, {"images.<name>.hooks", "hooks"},
-      {"images.<name>.archive", "archive"}, {"images.<name>.use", "use"}, {"images.<name>.root", "root"},
+      {"images.<name>.archive", "archive"}, {"images.<name>.use", "use"}, {"images.<name>.root", "root"}, {"images.<name>.bootable", "bootable"},
       {"bridges.<name>.subnet", "subnet"}, {"bridges.<name>.policy_type", "policy"},
       {"bridges.<name>.allowed_ports", "allowed_ports"}, {"bridges.<name>.allowed_ips", "allowed_ips"},
       {"bridges.<name>.allow_icmp", "allow_icmp"},

@@ -189,7 +189,7 @@ bridges:
 virtual_machines:
   web:
     machine: q35
-    boot: disk
+    boot: direct
     ssh_user: admin
     image: debian
     disk_size: 2G
@@ -234,7 +234,7 @@ tests:
   EXPECT_FALSE(lan.allow_icmp);
   const VirtualMachine& vm = s.vms[0];
   EXPECT_EQ(vm.machine, "q35");
-  EXPECT_EQ(vm.boot, BootMode::disk);
+  EXPECT_EQ(vm.boot, BootMode::direct);  // boot: disk takes no cmdline; see BootableImagesAndDiskBootVms
   EXPECT_EQ(vm.ssh_user, "admin");
   EXPECT_EQ(vm.disk_size, 2ull << 30);
   EXPECT_EQ(vm.memory_mib, 1024u);
@@ -565,6 +565,37 @@ TEST_F(ManifestParser, PointsAtTheUnclosedBracket) {
   EXPECT_EQ(parsed.messages()[0], "YAML syntax error: this '[' is never closed with ']'");
   EXPECT_EQ(parsed.diagnostics.sorted()[0].mark.line, 3);
   EXPECT_EQ(parsed.diagnostics.sorted()[0].mark.column, 16);
+}
+
+// bootable: on images, implied by boot: disk; a plain and a bootable build
+// of one recipe are two fixtures with two names.
+TEST_F(ManifestParser, BootableImagesAndDiskBootVms) {
+  Parsed parsed = parse(R"(
+images:
+  plain: {distribution: debian}
+  ready: {distribution: debian, bootable: true}
+bridges:
+  lan: {subnet: 10.0.10.0/24}
+virtual_machines:
+  direct: {image: plain}
+  disk: {boot: disk, image: plain}
+  pc: {boot: disk, machine: pc, image: ready}
+)");
+  ASSERT_TRUE(parsed.scenario) << parsed.all();
+  const Scenario& s = *parsed.scenario;
+  EXPECT_FALSE(s.images.at("plain").bootable);
+  EXPECT_TRUE(s.images.at("ready").bootable);
+  const VirtualMachine& direct = s.vms[0];
+  const VirtualMachine& disk = s.vms[1];
+  const VirtualMachine& pc = s.vms[2];
+  EXPECT_EQ(disk.machine, "q35");  // boot: disk without machine: q35
+  EXPECT_EQ(pc.machine, "pc");
+  EXPECT_FALSE(image_recipe_for(s, direct).bootable);
+  EXPECT_TRUE(image_recipe_for(s, disk).bootable);  // implied
+  EXPECT_TRUE(image_recipe_for(s, pc).bootable);
+  EXPECT_EQ(image_fixture_name(s, direct), "plain");
+  EXPECT_EQ(image_fixture_name(s, disk), "plain (bootable)");
+  EXPECT_EQ(image_fixture_name(s, pc), "ready");
 }
 
 TEST_F(ManifestParser, ResolvesKernelsAndImagesInOrder) {

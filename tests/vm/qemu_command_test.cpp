@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace meros::vm {
 namespace {
 
@@ -134,6 +136,34 @@ TEST(QemuCommand, DiskBootPassesSettingsThroughFwCfg) {
        "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:12:34:01,id=net0,romfile="},
   });
   EXPECT_EQ(*argv, expected);
+}
+
+// One settings format for both boot paths: fw_cfg opt/meros/cmdline
+// carries exactly the meros.* words that direct boot appends to the kernel
+// command line (grow included), which the one boot script parses.
+TEST(QemuCommand, FwCfgSettingsAreTheDirectBootSettings) {
+  MachineSpec spec = web();
+  spec.grow_root = true;
+  std::string direct = kernel_cmdline(spec);
+  spec.machine = "q35";
+  spec.boot = BootMode::disk;
+  auto argv = qemu_command(spec);
+  ASSERT_TRUE(argv) << argv.error().message;
+  auto at = std::find(argv->begin(), argv->end(), "-fw_cfg");
+  ASSERT_NE(at, argv->end());
+  ASSERT_NE(at + 1, argv->end());
+  const std::string prefix = "name=opt/meros/cmdline,string=";
+  ASSERT_TRUE(at[1].starts_with(prefix)) << at[1];
+  std::string settings;  // QEMU's doubled commas undone
+  for (std::size_t i = prefix.size(); i < at[1].size(); ++i) {
+    settings += at[1][i];
+    if (at[1][i] == ',') ++i;
+  }
+  EXPECT_TRUE(settings.starts_with("meros.hostname=web ")) << settings;
+  EXPECT_NE(settings.find(" meros.grow=1"), std::string::npos) << settings;
+  EXPECT_NE(direct.find(" " + settings), std::string::npos) << "direct: " << direct << "\nfw_cfg: " << settings;
+  EXPECT_EQ(std::find(argv->begin(), argv->end(), "-kernel"), argv->end());
+  EXPECT_EQ(std::find(argv->begin(), argv->end(), "-append"), argv->end());
 }
 
 TEST(QemuCommand, UserQemuArgsComeLastAndVerbatim) {
