@@ -78,11 +78,11 @@ vm::MachineSpec machine_spec(const VirtualMachine& vm, const net::VmLinks& links
   spec.cpus = vm.cpus;
   spec.memory_mib = vm.memory_mib;
   if (vm.boot == BootMode::direct) {
-    const ResolvedKernel& kernel = fixtures.kernels.at(vm.kernel);
+    const ResolvedKernel& kernel = fixtures.kernels.at(fixture_ref(vm.kernel, vm.arch));
     spec.kernel = kernel.image;
     if (kernel.initrd) spec.initrd = *kernel.initrd;
   }
-  spec.root_device = fixtures.images.at(vm.image).facts.root_device;
+  spec.root_device = fixtures.images.at(fixture_ref(vm.image, vm.arch)).facts.root_device;
   for (std::size_t i = 0; i < links.networks.size(); ++i) {
     const auto& tap = links.networks[i];
     spec.networks.push_back(nic(tap.ifname, tap.mac, vm.networks[i].model, "eth" + std::to_string(i), tap.address, tap.prefix));
@@ -99,9 +99,10 @@ Result<VmPlan> plan_vm(const VirtualMachine& vm, const net::Topology& topology, 
                        const Plan& plan, const RunSettings& settings) {
   const net::VmLinks* links = topology.find_vm(vm.name);
   if (!links) return make_error("VM " + quote(vm.name) + " is not in the network plan");
-  if (vm.boot == BootMode::direct && !fixtures.kernels.count(vm.kernel)) return make_error("kernel " + vm.kernel + " was not resolved");
-  if (!fixtures.images.count(vm.image)) return make_error("image " + vm.image + " was not resolved");
-  const ResolvedImage& image = fixtures.images.at(vm.image);
+  std::string kernel_ref = fixture_ref(vm.kernel, vm.arch), image_ref = fixture_ref(vm.image, vm.arch);
+  if (vm.boot == BootMode::direct && !fixtures.kernels.count(kernel_ref)) return make_error("kernel " + kernel_ref + " was not resolved");
+  if (!fixtures.images.count(image_ref)) return make_error("image " + image_ref + " was not resolved");
+  const ResolvedImage& image = fixtures.images.at(image_ref);
   // VM names are validated identifiers; the joins are checked all the same.
   auto console = child_path(plan.artifacts, vm.name + ".console.log", "VM name");
   auto transcript = child_path(plan.artifacts, vm.name + ".commands.log", "VM name");
