@@ -182,7 +182,7 @@ void print_summary(const RunReport& report, const fs::path& junit, const fs::pat
 // The settings every command that boots VMs shares; prints the choice.
 Result<RunSettings> prepare_settings(const Options& options, const FixtureStore& store) {
   if (Status safe = check_store_safety(store.root()); !safe) return safe.error();
-  auto accel = vm::detect_accel(options.accel);
+  auto accel = vm::detect_accel(options.accel, store.root() / "accel-probe.json");
   if (!accel) return accel.error();
   RunSettings settings;
   settings.run_id = new_run_id();

@@ -14,6 +14,7 @@
 #include "manifest/values.h"
 #include "util/process.h"
 #include "util/text.h"
+#include "vm/accel_cache.h"
 #include "vm/boot_watch.h"
 #include "vm/child_process.h"
 
@@ -105,8 +106,10 @@ ProbeOutcome QemuKvmProber::run_probe_guest(Duration deadline) {
     clock.sleep_for(Duration(10));
   }
   std::size_t bytes = read_file(firmware_log).size();
-  return {false, "the KVM probe guest made no progress in " + format_duration(deadline) +
-                     " (its firmware stalled after " + std::to_string(bytes) + " bytes of log)"};
+  return {false,
+          "the KVM probe guest made no progress in " + format_duration(deadline) + " (its firmware stalled after " +
+              std::to_string(bytes) + " bytes of log)",
+          true};
 #endif
 }
 
@@ -131,14 +134,19 @@ Accel accel_for(Arch arch, const AccelChoice& choice) {
   return arch == host ? choice.accel : Accel::tcg;
 }
 
-Result<AccelChoice> detect_accel(AccelRequest request) {
+Result<AccelChoice> detect_accel(AccelRequest request, const std::optional<fs::path>& probe_cache) {
   static std::mutex mutex;
   static std::map<AccelRequest, Result<AccelChoice>> decided;
   std::lock_guard lock(mutex);
   auto it = decided.find(request);
   if (it == decided.end()) {
     QemuKvmProber prober;
-    it = decided.emplace(request, choose_accel(request, prober)).first;
+    if (probe_cache) {
+      CachedKvmProber cached(prober, *probe_cache, probe_identity("qemu-system-x86_64", "/dev/kvm"));
+      it = decided.emplace(request, choose_accel(request, cached)).first;
+    } else {
+      it = decided.emplace(request, choose_accel(request, prober)).first;
+    }
   }
   return it->second;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,7 @@ struct AccelChoice {
 struct ProbeOutcome {
   bool ran = false;     // it finished booting its firmware in time
   std::string detail;   // what was seen: "firmware finished in 240 ms", "QEMU exited: ...", ...
+  bool timed_out = false;  // neither finished nor exited before the deadline
 };
 
 // The side effects of KVM detection, behind a seam for tests.
@@ -70,7 +72,9 @@ Result<AccelChoice> choose_accel(AccelRequest request, KvmProber& prober, Durati
 Accel accel_for(Arch arch, const AccelChoice& choice);
 
 // choose_accel with the real prober, decided once per process and
-// request; later calls return the first answer.
-Result<AccelChoice> detect_accel(AccelRequest request);
+// request; later calls return the first answer. With probe_cache (a file
+// in the fixture store), the probe guest's outcome is also kept there for
+// the rest of the host's boot (CachedKvmProber, accel_cache.h).
+Result<AccelChoice> detect_accel(AccelRequest request, const std::optional<std::filesystem::path>& probe_cache = std::nullopt);
 
 }  // namespace meros::vm

@@ -2,6 +2,7 @@
 // busybox disk whose init (testdata/init.sh) prints MEROS-READY and serves
 // port 22 on its management address. Skips with the reason when there is
 // no root, no kernel, no QEMU or no static busybox.
+#include "vm/accel_cache.h"
 #include "vm/machine.h"
 
 #include <gtest/gtest.h>
@@ -219,6 +220,26 @@ TEST_F(MachineTest, KilledOwnerLeavesNoQemuBehind) {
   auto killed = std::chrono::steady_clock::now();
   while (!process_gone(qemu) && std::chrono::steady_clock::now() - killed < 2s) std::this_thread::sleep_for(10ms);
   EXPECT_TRUE(process_gone(qemu)) << "QEMU " << qemu << " outlived its owner by 2 s";
+}
+
+// The real probe guest once, then its outcome from the cache file without
+// starting QEMU: what a second run in the same boot sees.
+TEST_F(MachineTest, TheRealProbeIsCachedForTheBoot) {
+  fs::path cache = fs::temp_directory_path() / ("meros-accel-probe-" + std::to_string(::getpid()) + ".json");
+  fs::remove(cache);
+  auto identity = probe_identity("qemu-system-x86_64", "/dev/kvm");
+  ASSERT_TRUE(identity);
+  QemuKvmProber real;
+  if (!real.open_device()) GTEST_SKIP() << "no usable /dev/kvm: nothing is probed";
+  ProbeOutcome first = CachedKvmProber(real, cache, identity).run_probe_guest(kKvmProbeDeadline);
+  if (first.timed_out) GTEST_SKIP() << "the probe timed out (a loaded machine): not cached by design";
+  ASSERT_TRUE(fs::exists(cache)) << first.detail;
+  auto started = std::chrono::steady_clock::now();
+  ProbeOutcome second = CachedKvmProber(real, cache, identity).run_probe_guest(kKvmProbeDeadline);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 50ms) << "the cached answer started a probe guest";
+  EXPECT_EQ(second.ran, first.ran);
+  EXPECT_EQ(second.detail, first.detail + " (probed earlier this boot)");
+  fs::remove(cache);
 }
 
 TEST_F(MachineTest, AutoAccelDecidesWithinThreeSeconds) {
