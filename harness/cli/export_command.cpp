@@ -17,6 +17,7 @@
 #include "report/atomic_file.h"
 #include "util/exit_codes.h"
 #include "util/path_join.h"
+#include "util/text.h"
 
 namespace meros {
 namespace {
@@ -25,9 +26,12 @@ constexpr const char* kWho = "meros-test export: ";
 
 // The one scenario named, or exit 2 with why not.
 std::optional<Scenario> load_one(const Options& options) {
-  if (options.arguments.size() != 2 || options.arguments[0] != "libvirt") {
-    std::cerr << kWho << "expected `export libvirt SCENARIO` (libvirt is the one format), got "
-              << options.arguments.size() << " operand(s)\n";
+  if (!options.arguments.empty() && options.arguments[0] != "libvirt") {
+    std::cerr << kWho << "unknown format " << quote(options.arguments[0]) << ": libvirt is the one format (export libvirt SCENARIO)\n";
+    return std::nullopt;
+  }
+  if (options.arguments.size() != 2) {
+    std::cerr << kWho << "give one scenario: export libvirt SCENARIO [-o DIR]\n";
     return std::nullopt;
   }
   Diagnostics diagnostics;

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Exports every bundled scenario with `meros-test export libvirt` and checks
+# each domain and network XML with libvirt's virt-xml-validate; a direct-boot
+# domain must name a kernel file that exists in the fixture store, and every
+# disk an image that exists. Usage: validate_bundled.sh MEROS_TEST SOURCE_DIR OUT_DIR
+set -u
+bin=$1 src=$2 out=$3
+if [ "$(id -u)" -ne 0 ]; then echo "skipped: resolving fixtures needs root"; exit 77; fi
+if ! command -v virt-xml-validate >/dev/null; then
+  echo "skipped: virt-xml-validate missing (Debian libvirt-clients; ci/install-deps.sh)"; exit 77
+fi
+rm -rf "$out" && mkdir -p "$out" || exit 1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+# The text of one element (<kernel>, ...) or attribute, unescaped by xmllint.
+xpath() { xmllint --xpath "$2" "$1" 2>/dev/null; }
+direct_boots=0
+for dir in "$src"/scenarios/*/; do
+  [ -f "$dir/scenario.yml" ] || continue
+  name=$(basename "$dir")
+  "$bin" export libvirt "$dir" -o "$out/$name" >"$out/$name.log" 2>&1 || { fail "export of $name: exit $?"; cat "$out/$name.log"; continue; }
+  [ -f "$out/$name/policy.nft" ] || fail "$name: no policy.nft"
+  [ -f "$out/$name/NOTES.md" ] || fail "$name: no NOTES.md"
+  count=0
+  for xml in "$out/$name"/domain-*.xml "$out/$name"/network-*.xml; do
+    [ -f "$xml" ] || continue
+    case $(basename "$xml") in domain-*) kind=domain ;; *) kind=network ;; esac
+    virt-xml-validate "$xml" "$kind" >"$out/validate.log" 2>&1 || { fail "$xml ($kind)"; cat "$out/validate.log"; }
+    count=$((count + 1))
+    [ $kind = domain ] || continue
+    disk=$(xpath "$xml" 'string(/domain/devices/disk/source/@file)')
+    [ -f "$disk" ] || fail "$xml: disk '$disk' does not exist"
+    kernel=$(xpath "$xml" 'string(/domain/os/kernel)')
+    if [ -n "$kernel" ]; then
+      direct_boots=$((direct_boots + 1))
+      [ -f "$kernel" ] || fail "$xml: kernel '$kernel' does not exist"
+      case $kernel in "${MEROS_TEST_CACHE:-/var/cache/meros-test}"/kernels/*) ;; *) fail "$xml: kernel '$kernel' is not in the store" ;; esac
+    fi
+  done
+  [ $count -gt 0 ] || fail "$name: no XML files"
+  echo "$name: $count files validated"
+done
+[ $direct_boots -gt 0 ] || fail "no direct-boot domain among the bundled scenarios"
+[ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
+echo "ok: $direct_boots direct-boot domains"
