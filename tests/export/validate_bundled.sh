@@ -14,8 +14,29 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 # The text of one element (<kernel>, ...) or attribute, unescaped by xmllint.
 xpath() { xmllint --xpath "$2" "$1" 2>/dev/null; }
+# Beside the bundled scenarios, one with what they do not use: several NIC
+# models on q35, four CPUs, qemu_args and a command line XML must escape.
+mkdir -p "$out/scenarios/lv-extra" || exit 1
+cat >"$out/scenarios/lv-extra/scenario.yml" <<'YAML'
+name: lv-extra
+bridges:
+  lan: {subnet: 10.0.50.0/24, policy_type: host-access, allowed_ports: [22]}
+  dmz: {subnet: 10.0.60.0/24, policy_type: isolated}
+  wan: {subnet: 10.0.70.0/24, policy_type: host-access}
+virtual_machines:
+  pc:
+    machine: q35
+    cpus: 4
+    memory: 1G
+    cmdline: "meros.note=<a&b> 'quoted'"
+    qemu_args: [-device, virtio-balloon-pci]
+    networks:
+      - {bridge: lan, ip_addr: 10.0.50.10, model: e1000}
+      - {bridge: dmz, ip_addr: 10.0.60.10, model: rtl8139}
+      - {bridge: wan, ip_addr: 10.0.70.10, model: e1000e, mac: "52:54:00:12:34:56"}
+YAML
 direct_boots=0
-for dir in "$src"/scenarios/*/; do
+for dir in "$src"/scenarios/*/ "$out/scenarios/lv-extra/"; do
   [ -f "$dir/scenario.yml" ] || continue
   name=$(basename "$dir")
   "$bin" export libvirt "$dir" -o "$out/$name" >"$out/$name.log" 2>&1 || { fail "export of $name: exit $?"; cat "$out/$name.log"; continue; }
@@ -40,6 +61,11 @@ for dir in "$src"/scenarios/*/; do
   [ $count -gt 0 ] || fail "$name: no XML files"
   echo "$name: $count files validated"
 done
+# What XML escaped reads back as the manifest wrote it.
+case $(xpath "$out/lv-extra/domain-pc.xml" 'string(/domain/os/cmdline)') in
+  *"meros.note=<a&b> 'quoted'") ;;
+  *) fail "lv-extra: the cmdline does not read back as written" ;;
+esac
 [ $direct_boots -gt 0 ] || fail "no direct-boot domain among the bundled scenarios"
 [ $failures -eq 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "ok: $direct_boots direct-boot domains"
