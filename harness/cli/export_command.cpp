@@ -45,15 +45,21 @@ std::optional<Scenario> load_one(const Options& options) {
   return std::move(scenarios[0]);
 }
 
-// DIR, created when missing; an Error when it is not a directory or
-// cannot be made.
+// DIR, or why it cannot be one: checked before anything is resolved,
+// created only when there is something to write.
 Result<fs::path> output_dir(const Options& options, const Scenario& scenario) {
   fs::path dir = options.output_dir.value_or(fs::path(scenario.name + "-libvirt"));
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) return make_error("-o " + dir.string() + ": not a directory; give a directory (it is created when missing)");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    return make_error("-o " + dir.string() + ": not a directory; give a directory (it is created when missing)");
+  return dir;
+}
+
+Status create_dir(const fs::path& dir) {
+  std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return make_error("-o " + dir.string() + ": cannot create it: " + ec.message());
-  return dir;
+  return {};
 }
 
 Result<ScenarioFixtures> resolve_fixtures(const Scenario& scenario, FixtureStore& store, int verbosity) {
@@ -137,6 +143,10 @@ int command_export(const Options& options) {
   auto files = libvirt::export_files(*plan, fixtures->client_key);
   if (!files) {
     std::cerr << kWho << files.error().message << "\n";
+    return exit_code::usage;
+  }
+  if (Status created = create_dir(*dir); !created) {
+    std::cerr << kWho << created.error().message << "\n";
     return exit_code::usage;
   }
   if (Status written = write_all(*files, *dir); !written) {
