@@ -13,9 +13,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
-store_kernel() {  # the newest default kernel in the fixture store
-  grep -l '"name": "default"' "${MEROS_TEST_CACHE:-/var/cache/meros-test}"/kernels/*/manifest.json 2>/dev/null |
-    xargs -r ls -t | head -1 | xargs -r dirname | sed 's|$|/bzImage|'
+store_kernel() {  # the newest x86_64 default kernel in the fixture store
+  for m in "${MEROS_TEST_CACHE:-/var/cache/meros-test}"/kernels/*/manifest.json; do
+    [ "$(jq -r '.name + " " + .inputs.arch' "$m" 2>/dev/null)" = "default x86_64" ] && echo "$m"
+  done | xargs -r ls -t | head -1 | xargs -r dirname | sed 's|$|/bzImage|'
 }
 kernel=${MEROS_TEST_KERNEL:-$(store_kernel)}
 image=""

@@ -14,6 +14,10 @@ packages=(
   nftables iproute2 openssh-client openssh-sftp-server netcat-openbsd procps psmisc kmod curl util-linux
   # kernel builds
   linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
+  # aarch64 VMs: QEMU's virt machine, the cross compilers (arm64 kernels,
+  # the static aarch64 meros-guest), readelf (binutils) for the arm64 guest
+  # tools' libraries and qemu-aarch64-static to run arm64 busybox at build time
+  qemu-system-arm gcc-aarch64-linux-gnu g++-aarch64-linux-gnu binutils qemu-user-static
   # tests and benchmarks
   jq fdisk
   libxml2-utils

@@ -29,6 +29,9 @@ add_custom_target(meros-docs ALL DEPENDS ${MEROS_GENERATED}/meros-test.1 ${MEROS
 
 install(TARGETS meros-test RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS meros-guest RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/meros-test)
+if(MEROS_AARCH64)
+  install(PROGRAMS ${MEROS_AARCH64_DIR}/meros-guest DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/meros-test/aarch64)
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/fixtures/ DESTINATION ${CMAKE_INSTALL_DATADIR}/meros-test/fixtures)
 install(FILES ${MEROS_GENERATED}/meros-test.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${MEROS_GENERATED}/meros-test.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME meros-test)
@@ -50,9 +53,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(MEROS_RUNTIME_PACKAGES
-  qemu-system-x86 qemu-utils e2fsprogs tar busybox-static dropbear-bin openssh-sftp-server
+  qemu-system-x86 qemu-system-arm qemu-utils e2fsprogs tar busybox-static dropbear-bin openssh-sftp-server
   openssh-client util-linux iproute2 nftables
   linux-source-6.1 build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils)
 list(JOIN MEROS_RUNTIME_PACKAGES ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "debootstrap, qemu-system-arm")
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "debootstrap, gcc-aarch64-linux-gnu, qemu-user-static")
 include(CPack)

@@ -16,7 +16,7 @@ namespace meros {
 
 // The guest command that serves SFTP on stdin/stdout in every meros image.
 inline constexpr char kGuestSftpServer[] =
-    "exec /opt/meros/lib/ld-linux-x86-64.so.2 --library-path /opt/meros/lib /opt/meros/libexec/sftp-server";
+    "exec /opt/meros/lib/ld.so --library-path /opt/meros/lib /opt/meros/libexec/sftp-server";
 
 // Starts server_command on a new channel of session and speaks SFTP over
 // it. lock (the session's) is held until the returned object is gone.

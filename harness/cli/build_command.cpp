@@ -29,13 +29,19 @@ std::string human_size(std::uint64_t bytes) {
   return out.str();
 }
 
+// Fixtures built before keys held the architecture were x86_64 ones.
+std::string fixture_arch(const CachedFixture& fixture) {
+  if (fixture.manifest.contains("arch")) return fixture.manifest.value("arch", "x86_64");
+  return fixture.manifest.contains("inputs") ? fixture.manifest["inputs"].value("arch", "x86_64") : "x86_64";
+}
+
 int list_store_json(const FixtureStore& store) {
   nlohmann::json fixtures = nlohmann::json::array();
   std::uint64_t total = 0;
   for (const auto& f : store.list()) {
     std::uint64_t size = f.size_bytes();
     total += size;
-    fixtures.push_back({{"kind", std::string(to_string(f.kind))}, {"name", f.manifest.value("name", "")}, {"key", f.key},
+    fixtures.push_back({{"kind", std::string(to_string(f.kind))}, {"name", f.manifest.value("name", "")}, {"arch", fixture_arch(f)}, {"key", f.key},
                         {"size_bytes", size}, {"path", store.entry_dir(f.kind, f.key).string()}});
   }
   nlohmann::json document = {{"store", store.root().string()}, {"fixtures", fixtures}, {"total_bytes", total}};
@@ -51,7 +57,7 @@ int list_store(const FixtureStore& store, OutputFormat format) {
     std::uint64_t size = f.size_bytes();
     total += size;
     std::cout << std::left << std::setw(7) << to_string(f.kind) << " " << std::setw(16) << f.manifest.value("name", "?")
-              << " " << f.key.substr(0, 12) << "  " << std::right << std::setw(10) << human_size(size) << "\n";
+              << " " << std::setw(8) << fixture_arch(f) << f.key.substr(0, 12) << "  " << std::right << std::setw(10) << human_size(size) << "\n";
   }
   std::cout << fixtures.size() << " fixture(s), " << human_size(total) << " in " << store.root().string() << "\n";
   return exit_code::passed;

@@ -9,7 +9,7 @@ const std::map<std::string, std::vector<std::string>>& manifest_key_table() {
   static const std::map<std::string, std::vector<std::string>> table = {
       {"top", {"name", "description", "tags", "timeout", "probe_timeout", "kernels", "images", "bridges",
                "virtual_machines", "host", "tests"}},
-      {"kernels.<name>", {"tarball", "sha256", "base", "fragments", "options", "path", "package"}},
+      {"kernels.<name>", {"tarball", "sha256", "base", "fragments", "arch_fragments", "options", "path", "package"}},
       {"images.<name>", {"distribution", "suite", "packages", "size", "includes", "hooks", "archive", "use", "root", "bootable"}},
       {"bridges.<name>", {"subnet", "policy_type", "allowed_ports", "allowed_ips", "allow_icmp"}},
       {"virtual_machines.<name>", {"arch", "machine", "boot", "ssh_user", "kernel", "image", "disk_size", "memory",

@@ -12,6 +12,15 @@ std::string_view to_string(Expect e) {
   return "?";
 }
 
+std::string_view to_string(Arch arch) { return arch == Arch::aarch64 ? "aarch64" : "x86_64"; }
+
+KernelRecipe KernelRecipe::for_arch(Arch target) const {
+  KernelRecipe copy = *this;
+  copy.arch = target;
+  if (auto it = arch_fragments.find(target); it != arch_fragments.end()) copy.fragments = it->second;
+  return copy;
+}
+
 std::string_view to_string(StepKind k) {
   switch (k) {
     case StepKind::run: return "run";
@@ -54,7 +63,7 @@ bool bootable_only_by_boot_mode(const Scenario& scenario, const VirtualMachine& 
 }  // namespace
 
 ImageRecipe image_recipe_for(const Scenario& scenario, const VirtualMachine& vm) {
-  ImageRecipe recipe = scenario.images.at(vm.image);
+  ImageRecipe recipe = scenario.images.at(vm.image).for_arch(vm.arch);
   if (vm.boot == BootMode::disk) recipe.bootable = true;
   return recipe;
 }

@@ -24,6 +24,11 @@ struct SourceMark {
   int column = 0;    // 1-based
 };
 
+// The guest architectures. A recipe is built once for every architecture
+// its VMs have: the architecture is part of every fixture's key.
+enum class Arch { x86_64, aarch64 };
+std::string_view to_string(Arch arch);  // "x86_64" | "aarch64"
+
 enum class KernelKind { build, prebuilt, package };
 
 struct KernelRecipe {
@@ -34,6 +39,9 @@ struct KernelRecipe {
   std::optional<std::string> sha256;  // lowercase hex
   std::string base = "tinyconfig";   // tinyconfig | defconfig | absolute config path
   std::vector<fs::path> fragments;
+  // arch_fragments: the fragments that replace `fragments` for VMs of one
+  // architecture (the built-in default: meros-arm64.config for aarch64).
+  std::map<Arch, std::vector<fs::path>> arch_fragments;
   std::vector<std::pair<std::string, std::string>> options;  // CONFIG_ name without prefix -> y/n/m/value
   // kind == prebuilt
   fs::path path;
@@ -41,6 +49,12 @@ struct KernelRecipe {
   std::string package;
   fs::path defined_in;  // the file that holds the recipe
   SourceMark mark;
+  // The architecture it is built for: x86_64 as parsed, set per VM by
+  // for_arch() when the fixtures are resolved.
+  Arch arch = Arch::x86_64;
+  // This recipe as built for VMs of arch: arch set, and fragments the
+  // arch's own when arch_fragments has them.
+  KernelRecipe for_arch(Arch target) const;
 };
 
 enum class ImageKind { busybox, debian, tarball, use };
@@ -62,6 +76,12 @@ struct ImageRecipe {
   bool bootable = false;
   fs::path defined_in;
   SourceMark mark;
+  Arch arch = Arch::x86_64;  // as KernelRecipe::arch
+  ImageRecipe for_arch(Arch target) const {
+    ImageRecipe copy = *this;
+    copy.arch = target;
+    return copy;
+  }
 };
 
 enum class PolicyType { host_access, isolated };
@@ -85,7 +105,6 @@ struct NetworkAttachment {
   SourceMark mark;
 };
 
-enum class Arch { x86_64, aarch64 };
 enum class BootMode { direct, disk };
 
 struct VirtualMachine {

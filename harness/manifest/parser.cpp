@@ -374,6 +374,11 @@ class ScenarioParser {
       choose_machine_for_kernel(map, vm);
     }
     resolve_image(vm.image, map.has("image") ? map.value_mark("image") : map.mark(), map.what());
+    auto image = scenario_.images.find(vm.image);
+    if (vm.arch == Arch::aarch64 && image != scenario_.images.end() && image->second.kind == ImageKind::debian)
+      yaml_.error(map.has("image") ? map.value_mark("image") : map.mark(),
+                  map.what() + ".image: " + quote(vm.image) + " is a debian image, which meros-test builds for x86_64 only so far; "
+                               "an aarch64 VM takes a busybox image (image: busybox) or a tarball/use: image of arm64 files");
     if (vm.boot == BootMode::disk) check_disk_bootable(map, vm);
   }
 
@@ -393,11 +398,24 @@ class ScenarioParser {
   // ACPI. Such a VM needs PCI, so it defaults to q35.
   void choose_machine_for_kernel(const MapReader& map, VirtualMachine& vm) {
     auto recipe = scenario_.kernels.find(vm.kernel);
+    if (recipe != scenario_.kernels.end() && recipe->second.kind == KernelKind::package) check_package_arch(map, vm, recipe->second);
     if (recipe == scenario_.kernels.end() || recipe->second.kind != KernelKind::package || vm.arch != Arch::x86_64) return;
     if (!map.has("machine")) vm.machine = "q35";
     else if (vm.machine == "microvm")
       yaml_.error(map.value_mark("machine"), map.what() + ".machine: the package kernel " + quote(vm.kernel) +
                                                  " finds its disk and NICs only over PCI, which microvm lacks: set machine: q35 (or leave machine out)");
+  }
+
+  // Debian's kernel packages name their architecture: an amd64 kernel
+  // cannot boot an aarch64 VM, nor an arm64 one an x86_64 VM.
+  void check_package_arch(const MapReader& map, const VirtualMachine& vm, const KernelRecipe& recipe) {
+    bool arm = vm.arch == Arch::aarch64;
+    const char* wrong = arm ? "-amd64" : "-arm64";
+    if (!recipe.package.ends_with(wrong)) return;
+    std::string fixed = recipe.package.substr(0, recipe.package.size() - 6) + (arm ? "-arm64" : "-amd64");
+    yaml_.error(map.has("kernel") ? map.value_mark("kernel") : map.mark(),
+                map.what() + ".kernel: the package kernel " + quote(vm.kernel) + " (" + recipe.package + ") is for " +
+                    (arm ? "amd64" : "arm64") + ", this VM is " + std::string(to_string(vm.arch)) + ": use a kernel with package: " + fixed);
   }
 
   void resolve_kernel(const std::string& name, const SourceMark& mark, const std::string& what) {
@@ -519,6 +537,9 @@ class ScenarioParser {
     if (auto model = map.string("model")) {
       if (std::find(models.begin(), models.end(), *model) == models.end())
         yaml_.error(map.value_mark("model"), map.what() + ".model: expected virtio-net, e1000, e1000e or rtl8139, got " + quote(*model) + did_you_mean(*model, models));
+      else if (*model != "virtio-net" && vm.arch == Arch::aarch64)
+        yaml_.error(map.value_mark("model"), map.what() + ".model: aarch64 VMs get virtio-net only (the arm64 kernels have no " + *model +
+                                                 " driver, and " + *model + " is an x86 PC card): use model: virtio-net");
       else if (*model != "virtio-net" && vm.machine == "microvm")
         yaml_.error(map.value_mark("model"), map.what() + ".model: microvm has no PCI bus, so only virtio-net works; set machine: q35 for " + *model);
       else net.model = *model;

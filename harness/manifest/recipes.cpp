@@ -76,6 +76,39 @@ void read_fragments(const RecipeSource& source, const MapReader& map, KernelReci
   }
 }
 
+// arch_fragments: {aarch64: [a.config]}: per architecture, the fragments
+// that replace `fragments`.
+void read_arch_fragments(const RecipeSource& source, const MapReader& map, KernelRecipe& recipe) {
+  if (!map.has("arch_fragments")) return;
+  YAML::Node table = map.get("arch_fragments");
+  if (!table.IsMap()) {
+    source.file.error(map.value_mark("arch_fragments"), map.what() + ".arch_fragments: expected a mapping of architecture to fragment list, e.g. {aarch64: [meros-arm64.config]}");
+    return;
+  }
+  for (auto it = table.begin(); it != table.end(); ++it) {
+    auto arch_name = read_string(source.file, it->first, map.what() + ".arch_fragments key");
+    if (!arch_name) continue;
+    if (*arch_name != "x86_64" && *arch_name != "aarch64") {
+      source.file.error(it->first, map.what() + ".arch_fragments: " + quote(*arch_name) + " is not an architecture: use x86_64 or aarch64" +
+                                       did_you_mean(*arch_name, {"x86_64", "aarch64"}));
+      continue;
+    }
+    Arch arch = *arch_name == "aarch64" ? Arch::aarch64 : Arch::x86_64;
+    if (!it->second.IsSequence()) {
+      source.file.error(it->second, map.what() + ".arch_fragments." + *arch_name + ": expected a list of fragment files");
+      continue;
+    }
+    std::vector<fs::path>& fragments = recipe.arch_fragments[arch];
+    for (const auto& item : it->second) {
+      auto text = read_string(source.file, item, map.what() + ".arch_fragments." + *arch_name);
+      if (!text) continue;
+      auto resolved = resolve_manifest_path(source.scope, *text, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
+      if (resolved) fragments.push_back(*resolved);
+      else source.file.error(item, map.what() + ".arch_fragments." + *arch_name + ": " + resolved.error().message);
+    }
+  }
+}
+
 bool is_option_name(std::string_view name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
@@ -153,9 +186,10 @@ std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, cons
     read_tarball(source, map, recipe);
     read_base(source, map, recipe);
     read_fragments(source, map, recipe);
+    read_arch_fragments(source, map, recipe);
     read_options(source, map, recipe);
   } else {
-    for (const char* key : {"base", "fragments", "options"})
+    for (const char* key : {"base", "fragments", "arch_fragments", "options"})
       if (map.has(key)) source.file.error(map.key_mark(key), what + "." + key + ": only a recipe with 'tarball' is configured and built");
   }
   if (map.has("path")) {

@@ -78,7 +78,7 @@ vm::MachineSpec machine_spec(const VirtualMachine& vm, const net::VmLinks& links
   spec.cpus = vm.cpus;
   spec.memory_mib = vm.memory_mib;
   if (vm.boot == BootMode::direct) {
-    const ResolvedKernel& kernel = fixtures.kernels.at(vm.kernel);
+    const ResolvedKernel& kernel = fixtures.kernels.at(kernel_ref(vm));
     spec.kernel = kernel.image;
     if (kernel.initrd) spec.initrd = *kernel.initrd;
   }
@@ -99,8 +99,8 @@ Result<VmPlan> plan_vm(const VirtualMachine& vm, const net::Topology& topology, 
                        const Plan& plan, const RunSettings& settings) {
   const net::VmLinks* links = topology.find_vm(vm.name);
   if (!links) return make_error("VM " + quote(vm.name) + " is not in the network plan");
-  if (vm.boot == BootMode::direct && !fixtures.kernels.count(vm.kernel)) return make_error("kernel " + vm.kernel + " was not resolved");
-  std::string image_name = image_fixture_name(*plan.scenario, vm);
+  std::string kernel_name = kernel_ref(vm), image_name = image_ref(*plan.scenario, vm);
+  if (vm.boot == BootMode::direct && !fixtures.kernels.count(kernel_name)) return make_error("kernel " + kernel_name + " was not resolved");
   if (!fixtures.images.count(image_name)) return make_error("image " + image_name + " was not resolved");
   const ResolvedImage& image = fixtures.images.at(image_name);
   // VM names are validated identifiers; the joins are checked all the same.

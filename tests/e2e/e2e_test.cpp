@@ -399,6 +399,35 @@ TEST_F(EndToEnd, DiskBootOnMachinePc) {
   expect_valid_junit(junit);
 }
 
+// The bundled mixed-arch scenario: an x86_64 and an aarch64 VM (Debian's
+// arm64 package kernel) on one bridge, each reporting its machine, with a
+// matrix across them.
+TEST_F(EndToEnd, MixedArchScenarioPasses) {
+  if (run("command -v qemu-system-aarch64").exit_code != 0) GTEST_SKIP() << "qemu-system-aarch64 missing";
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("scenarios/mixed-arch --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  std::string report = read_file(junit);
+  EXPECT_NE(report.find("the aarch64 VM is aarch64"), std::string::npos) << report;
+  EXPECT_EQ(report.find("<failure"), std::string::npos) << report;
+  EXPECT_EQ(report.find("<error"), std::string::npos) << report;
+  expect_valid_junit(junit);
+}
+
+// The built-in default kernel cross-built for arm64 boots an aarch64 VM
+// that answers over SSH and probes the host.
+TEST_F(EndToEnd, Aarch64VmOnTheCrossBuiltDefaultKernel) {
+  if (run("command -v qemu-system-aarch64").exit_code != 0) GTEST_SKIP() << "qemu-system-aarch64 missing";
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("tests/e2e/aarch64-source --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  std::string report = read_file(junit);
+  EXPECT_NE(report.find("the VM reaches the host"), std::string::npos) << report;
+  EXPECT_EQ(report.find("<failure"), std::string::npos) << report;
+  auto listing = meros("build --list");
+  EXPECT_NE(listing.text.find("aarch64"), std::string::npos) << listing.text;
+}
+
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   fs::path junit = out_ / "junit.xml";
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());

@@ -29,10 +29,10 @@ ScenarioFixtures fake_fixtures(const Scenario& scenario) {
   ScenarioFixtures fixtures;
   fixtures.client_key = "/cache/keys/id_ed25519";
   for (const auto& vm : scenario.vms) {
-    fixtures.kernels[vm.kernel] = ResolvedKernel{"/cache/kernel/" + vm.kernel + "/bzImage", std::nullopt};
+    fixtures.kernels[kernel_ref(vm)] = ResolvedKernel{"/cache/kernel/" + vm.kernel + "/bzImage", std::nullopt};
     ImageFacts facts;
     facts.host_key = "ssh-ed25519 AAAA" + vm.image;
-    fixtures.images[vm.image] = ResolvedImage{"/cache/image/" + vm.image + "/rootfs.qcow2", facts};
+    fixtures.images[image_ref(scenario, vm)] = ResolvedImage{"/cache/image/" + vm.image + "/rootfs.qcow2", facts};
   }
   return fixtures;
 }

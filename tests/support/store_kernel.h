@@ -1,5 +1,6 @@
 // The kernel that booting tests use: $MEROS_TEST_KERNEL, else the newest
-// `default` kernel in the store the harness uses (default_store_dir():
+// x86_64 `default` kernel in the store (the store also holds the arm64
+// build of the same recipe, which an x86_64 QEMU cannot boot) the harness uses (default_store_dir():
 // $MEROS_TEST_CACHE, else /var/cache/meros-test for root), built there by
 // the ctest fixture `fixtures.default_kernel` (tests/CMakeLists.txt).
 #pragma once
@@ -29,6 +30,7 @@ inline std::optional<std::filesystem::path> store_default_kernel() {
     std::ifstream in(entry.path() / "manifest.json");
     nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
     if (manifest.is_discarded() || manifest.value("name", "") != "default") continue;
+    if (manifest.value(nlohmann::json::json_pointer("/inputs/arch"), std::string()) != "x86_64") continue;
     fs::path image = entry.path() / manifest.value("artifact", "bzImage");
     auto time = fs::last_write_time(image, ec);
     if (!ec && (!newest || time > newest_time)) {

@@ -29,7 +29,7 @@ const std::map<std::string, std::string>& key_members() {
       {"top.probe_timeout", "probe_timeout"}, {"top.kernels", "kernels"}, {"top.images", "images"},
       {"top.bridges", "bridges"}, {"top.virtual_machines", "vms"}, {"top.host", "host_firewall"}, {"top.tests", "tests"},
       {"kernels.<name>.tarball", "tarball"}, {"kernels.<name>.sha256", "sha256"}, {"kernels.<name>.base", "base"},
-      {"kernels.<name>.fragments", "fragments"}, {"kernels.<name>.options", "options"}, {"kernels.<name>.path", "path"},
+      {"kernels.<name>.fragments", "fragments"}, {"kernels.<name>.arch_fragments", "for_arch"} /* applied by KernelRecipe::for_arch(), which resolution calls */, {"kernels.<name>.options", "options"}, {"kernels.<name>.path", "path"},
       {"kernels.<name>.package", "package"},
       {"images.<name>.distribution", "kind"}, {"images.<name>.suite", "suite"}, {"images.<name>.packages", "packages"},
       {"images.<name>.size", "size"}, {"images.<name>.includes", "includes"}, {"images.<name>.hooks", "hooks"},

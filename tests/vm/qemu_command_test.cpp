@@ -184,7 +184,7 @@ TEST(QemuCommand, Aarch64UsesVirtAndTheArmConsole) {
   auto argv = qemu_command(spec);
   ASSERT_TRUE(argv) << argv.error().message;
   Argv expected = concat({
-      {"qemu-system-aarch64", "-name", "web", "-machine", "virt", "-accel", "tcg", "-cpu", "max",
+      {"qemu-system-aarch64", "-name", "web", "-machine", "virt", "-accel", "tcg", "-cpu", "max,pauth-impdef=on",
        "-smp", "1", "-m", "256"},
       kCommon,
       {"-kernel", "/cache/kernels/abc/bzImage",
