@@ -102,7 +102,6 @@ virtual_machines:
     networks: [{bridge: lan, ip_addr: 10.0.40.10}]
 )");
   ScenarioFixtures fixtures = test::fake_fixtures(scenario);
-  fixtures.images[image_fixture_name(scenario, scenario.vms[0])] = fixtures.images["deb"];
   SelectedScenario selected{scenario, {}};
   auto topology = net::plan_topology(selected.scenario, libvirt::kExportRunId);
   ASSERT_TRUE(topology);
@@ -113,6 +112,25 @@ virtual_machines:
   EXPECT_TRUE(has(xml, "<boot dev='hd'/>"));
   EXPECT_TRUE(has(xml, "<sysinfo type='fwcfg'>\n    <entry name='opt/meros/cmdline'>meros.hostname=disk meros.if="));
   EXPECT_FALSE(has(xml, "mgmt0"));
+}
+
+TEST(LibvirtExport, Aarch64RunsUnderTcgOnVirt) {
+  auto planned = test::plan_text(R"(
+name: lvarm
+bridges:
+  lan: {subnet: 10.0.40.0/24, policy_type: host-access}
+virtual_machines:
+  arm:
+    arch: aarch64
+    cpus: 2
+    networks: [{bridge: lan, ip_addr: 10.0.40.20}]
+)");
+  std::string xml = domain_of(planned->plan, "arm");
+  EXPECT_TRUE(has(xml, "<domain type='qemu'>"));
+  EXPECT_TRUE(has(xml, "<type arch='aarch64' machine='virt'>hvm</type>"));
+  EXPECT_TRUE(has(xml, "<cmdline>console=ttyAMA0 "));
+  EXPECT_FALSE(has(xml, "<acpi/>")) << "virt's ACPI needs UEFI";
+  EXPECT_FALSE(has(xml, "<topology")) << "one socket a CPU is for SeaBIOS on x86_64";
 }
 
 TEST(LibvirtExport, NetworksUseMerosBridgeNamesAndGateways) {
