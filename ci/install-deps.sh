@@ -21,6 +21,8 @@ packages=(
   # tests and benchmarks
   jq fdisk
   libxml2-utils
+  # the libvirt export test: virt-xml-validate
+  libvirt-clients
   # the HTML report's browser test, the JSON Schema and CI-template tests
   chromium python3-jsonschema python3-yaml
 )

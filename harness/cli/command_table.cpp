@@ -52,6 +52,11 @@ const std::vector<CommandSpec>& command_specs() {
        "Prints the JSON Schema of scenario.yml, generated from the parser's key table; installed as\n"
        "share/meros-test/scenario.schema.json.",
        0, command_schema},
+      {"export", "libvirt SCENARIO", "write a scenario as libvirt domain and network XML (see docs/libvirt.md)",
+       "Writes DIR (default ./<scenario>-libvirt/): a libvirt domain XML per VM and a network XML per bridge, with\n"
+       "the fixture store's kernels, initrds and base images (built when missing, as build does), the bridge\n"
+       "policies as policy.nft and NOTES.md, what does not carry over.",
+       kStore | kOutputDir, command_export},
       {"init", "DIR", "write a new scenario into DIR that validates and passes",
        "Writes DIR/scenario.yml: two busybox VMs on one bridge, a command, a reach check and a small matrix.", 0,
        command_init},

@@ -23,6 +23,7 @@ enum OptionGroup : unsigned {
   kFormat = 1u << 5,       // --format text|json
   kArtifacts = 1u << 6,    // --artifacts alone (up)
   kPassthrough = 1u << 7,  // -- COMMAND [ARG...] (exec)
+  kOutputDir = 1u << 8,    // -o DIR (export)
 };
 
 struct CommandSpec {

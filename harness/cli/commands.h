@@ -27,5 +27,6 @@ int command_push(const Options& options);
 int command_pull(const Options& options);
 int command_schema(const Options& options);
 int command_init(const Options& options);
+int command_export(const Options& options);
 
 }  // namespace meros

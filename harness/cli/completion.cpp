@@ -19,7 +19,7 @@ std::string join(const std::vector<std::string>& words) {
 
 // Operands that are files or directories (not constellation or VM names).
 bool completes_paths(const CommandSpec& spec) {
-  return spec.operands.find("PATH") != std::string::npos || spec.operands.find("SCENARIO") == 0;
+  return spec.operands.find("PATH") != std::string::npos || spec.operands.find("SCENARIO") != std::string::npos;
 }
 
 std::string bash_case(const CommandSpec* spec) {

@@ -26,6 +26,13 @@ expect 2 "unknown command 'valdate' (did you mean validate?)" -- valdate scenari
 expect 2 "unknown option '--tag' (did you mean --tags?)" -- list scenarios/ --tag smoke
 expect 2 "status takes no arguments" -- status extra
 expect 2 "--color expects auto, always or never" -- --color sometimes status
+# export: bad input is exit 2 before any fixture is looked at.
+expect 2 "unknown format 'vmware': libvirt is the one format" -- export vmware scenarios/smoke
+expect 2 "give one scenario: export libvirt SCENARIO" -- export libvirt
+expect 2 "no-such-scenario: no such file or directory" -- export libvirt no-such-scenario
+expect 2 "scenarios; name one" -- export libvirt scenarios/
+touch "$scratch/a-file"
+expect 2 "a-file: not a directory; give a directory" -- export libvirt scenarios/smoke -o "$scratch/a-file"
 
 "$bin" --help >"$scratch/help" || fail "--help exits $?"
 for word in run validate list build up status down connect exec push pull gc --version --quiet --verbose --color; do

@@ -141,13 +141,21 @@ TEST(Options, SuggestsUnknownOptions) {
   EXPECT_EQ(parse_error({"--frobnicate"}), "unknown option '--frobnicate'");
 }
 
+TEST(Options, ReadsExport) {
+  Options o = parse_ok({"export", "libvirt", "scenarios/smoke", "-o", "out"});
+  EXPECT_EQ(o.command, "export");
+  EXPECT_EQ(o.arguments, (std::vector<std::string>{"libvirt", "scenarios/smoke"}));
+  EXPECT_EQ(o.output_dir, std::filesystem::path("out"));
+  EXPECT_EQ(parse_error({"validate", "x", "-o", "out"}), "option -o does not apply to validate (it is an option of export)");
+}
+
 TEST(Options, NamesAnOptionThatDoesNotApply) {
   EXPECT_EQ(parse_error({"validate", "scenarios/", "--junit", "x"}),
             "option --junit does not apply to validate (it is an option of run)");
   EXPECT_EQ(parse_error({"validate", "scenarios/", "--shard=1/2"}),
             "option --shard does not apply to validate (it is an option of run and list)");
   EXPECT_EQ(parse_error({"status", "--cache-dir", "x"}),
-            "option --cache-dir does not apply to status (it is an option of run, build and up)");
+            "option --cache-dir does not apply to status (it is an option of run, build, up and export)");
   EXPECT_EQ(parse_error({"gc", "stray"}), "gc takes no arguments, got 'stray'");
   EXPECT_EQ(parse_error({"validate", "x", "--junit", "j", "--keep-on-failure"}),
             "option --junit does not apply to validate (it is an option of run); "
