@@ -46,6 +46,22 @@ std::string step_summary(const TestStep& step) {
   return kind;
 }
 
+// Every event hook of a scenario, "event: path" (guest hooks "vm.event: path").
+std::vector<std::string> hook_lines(const Scenario& scenario) {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& event, const std::vector<Hook>& hooks) {
+    for (const auto& h : hooks) out.push_back(event + ": " + h.text);
+  };
+  add("on_up", scenario.host_hooks.on_up);
+  add("before_down", scenario.host_hooks.before_down);
+  add("on_failure", scenario.host_hooks.on_failure);
+  for (const auto& vm : scenario.vms) {
+    add(vm.name + ".on_boot", vm.guest_hooks.on_boot);
+    add(vm.name + ".before_shutdown", vm.guest_hooks.before_shutdown);
+  }
+  return out;
+}
+
 nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [scenario, run_test] : selected) {
@@ -57,7 +73,7 @@ nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
       if (step.kind == StepKind::matrix) test["rows"] = step.checks.size();
       tests.push_back(test);
     }
-    out.push_back({{"name", scenario.name}, {"path", scenario.display_path}, {"tags", scenario.tags}, {"tests", tests}});
+    out.push_back({{"name", scenario.name}, {"path", scenario.display_path}, {"tags", scenario.tags}, {"hooks", hook_lines(scenario)}, {"tests", tests}});
   }
   return out;
 }
@@ -107,6 +123,7 @@ int command_list(const Options& options) {
     }
     std::cout << "\n";
     if (!scenario.description.empty()) std::cout << "  " << one_line(scenario.description) << "\n";
+    for (const auto& hook : hook_lines(scenario)) std::cout << "  hook " << hook << "\n";
     for (std::size_t i = 0; i < scenario.tests.size(); ++i)
       if (run_test[i]) std::cout << "  - " << scenario.tests[i].name << "  (" << step_summary(scenario.tests[i]) << ")\n";
   }

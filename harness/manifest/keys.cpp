@@ -8,14 +8,16 @@ namespace meros {
 const std::map<std::string, std::vector<std::string>>& manifest_key_table() {
   static const std::map<std::string, std::vector<std::string>> table = {
       {"top", {"name", "description", "tags", "timeout", "probe_timeout", "kernels", "images", "bridges",
-               "virtual_machines", "host", "tests"}},
+               "virtual_machines", "host", "hooks", "tests"}},
       {"kernels.<name>", {"tarball", "sha256", "base", "fragments", "arch_fragments", "options", "path", "package"}},
       {"images.<name>", {"distribution", "suite", "packages", "size", "includes", "hooks", "archive", "use", "root", "bootable"}},
       {"bridges.<name>", {"subnet", "policy_type", "allowed_ports", "allowed_ips", "allow_icmp"}},
       {"virtual_machines.<name>", {"arch", "machine", "boot", "ssh_user", "kernel", "image", "disk_size", "memory",
-                                   "cpus", "cmdline", "qemu_args", "networks", "gateway", "firewall", "services"}},
+                                   "cpus", "cmdline", "qemu_args", "networks", "gateway", "firewall", "services", "hooks"}},
       {"networks[]", {"bridge", "ip_addr", "model", "mac"}},
       {"host", {"firewall"}},
+      {"hooks", {"on_up", "before_down", "on_failure"}},
+      {"virtual_machines.<name>.hooks", {"on_boot", "before_shutdown"}},
       {"tests[]", {"name", "vm", "run", "expect", "timeout", "retries", "reach", "matrix", "push", "pull", "link"}},
       {"expect", {"exit", "stdout", "stdout_matches", "stderr", "stderr_matches"}},
       {"reach", {"from", "to", "port", "proto", "expect"}},

@@ -107,6 +107,30 @@ struct NetworkAttachment {
 
 enum class BootMode { direct, disk };
 
+// An event hook: an executable file inside the scenario directory, run as
+// argv (never through a shell) at one event of the constellation's life.
+struct Hook {
+  fs::path path;     // absolute, resolved inside the scenario directory
+  std::string text;  // as written, for messages and reports
+  SourceMark mark;
+};
+
+// Host hooks (scenario top level), run on the host outside the namespace.
+struct HostHooks {
+  std::vector<Hook> on_up;        // every VM ready and firewalled, before the first test
+  std::vector<Hook> before_down;  // at teardown, before the VMs stop, whatever happened
+  std::vector<Hook> on_failure;   // after the tests, when one failed or errored
+  bool empty() const { return on_up.empty() && before_down.empty() && on_failure.empty(); }
+};
+
+// Guest hooks (per VM), copied into the guest and run there over the
+// management session.
+struct GuestHooks {
+  std::vector<Hook> on_boot;          // after the VM is ready, before the first test
+  std::vector<Hook> before_shutdown;  // at teardown, before the VM stops
+  bool empty() const { return on_boot.empty() && before_shutdown.empty(); }
+};
+
 struct VirtualMachine {
   std::string name;
   Arch arch = Arch::x86_64;
@@ -124,6 +148,7 @@ struct VirtualMachine {
   std::optional<Ipv4> gateway;
   std::optional<fs::path> firewall;
   std::vector<PortProto> services;
+  GuestHooks guest_hooks;
   SourceMark mark;
 };
 
@@ -195,6 +220,7 @@ struct Scenario {
   std::vector<Bridge> bridges;
   std::vector<VirtualMachine> vms;
   std::optional<fs::path> host_firewall;
+  HostHooks host_hooks;
   std::vector<TestStep> tests;
 
   const Bridge* find_bridge(std::string_view name) const;

@@ -1,4 +1,6 @@
 #include "manifest/parser.h"
+
+#include <unistd.h>
 #include "util/text.h"
 
 #include "manifest/expect_regex.h"
@@ -80,6 +82,7 @@ class ScenarioParser {
     parse_bridges(top);
     parse_vms(top);
     parse_host(top);
+    parse_host_hooks(top);
     parse_tests(top);
     check_rootfs_layers();
     if (yaml_.diagnostics().size() != errors_before) return std::nullopt;
@@ -325,6 +328,7 @@ class ScenarioParser {
     // Checks naming this VM's interfaces would only repeat these errors.
     if (!parse_vm_networks(map, vm)) incomplete_vms_.insert(name);
     parse_vm_extras(map, vm);
+    parse_guest_hooks(map, vm);
     vm_index_[name] = scenario_.vms.size();
     scenario_.vms.push_back(std::move(vm));
   }
@@ -611,6 +615,53 @@ class ScenarioParser {
       if (!path) yaml_.error(host.value_mark("firewall"), "host.firewall: " + path.error().message);
       else scenario_.host_firewall = *path;
     }
+  }
+
+  // --- hooks: -------------------------------------------------------------
+  // Hooks are run as they are, so each must be an executable regular file
+  // inside the scenario directory itself (not a fixtures dir, not a symlink
+  // leading out of it).
+  void parse_hook_list(const MapReader& map, const std::string& key, std::vector<Hook>& out) {
+    auto items = map.string_items(key);
+    if (!items) return;
+    std::string what = map.what() + "." + key;
+    for (const auto& item : *items) {
+      auto path = resolve_manifest_path(scope_, item.text, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
+      if (!path) {
+        yaml_.error(item.mark, what + ": " + path.error().message);
+        continue;
+      }
+      std::error_code ec;
+      fs::path real = fs::canonical(*path, ec);
+      fs::path dir = fs::canonical(scenario_.dir, ec);
+      if (ec || !is_inside(real, dir)) {
+        yaml_.error(item.mark, what + ": hook " + quote(item.text) + " is not inside the scenario directory " + quote(scenario_.dir.string()) +
+                                   ": put the hook file beside the manifest");
+        continue;
+      }
+      if (::access(real.c_str(), X_OK) != 0) {
+        yaml_.error(item.mark, what + ": hook " + quote(item.text) + " is not executable: chmod +x it (hooks run as argv, with no shell)");
+        continue;
+      }
+      out.push_back(Hook{*path, item.text, item.mark});
+    }
+  }
+
+  void parse_host_hooks(const MapReader& top) {
+    if (!top.has("hooks")) return;
+    MapReader hooks(yaml_, top.get("hooks"), "hooks", manifest_keys("hooks"));
+    if (!hooks.is_map()) return;
+    parse_hook_list(hooks, "on_up", scenario_.host_hooks.on_up);
+    parse_hook_list(hooks, "before_down", scenario_.host_hooks.before_down);
+    parse_hook_list(hooks, "on_failure", scenario_.host_hooks.on_failure);
+  }
+
+  void parse_guest_hooks(const MapReader& map, VirtualMachine& vm) {
+    if (!map.has("hooks")) return;
+    MapReader hooks(yaml_, map.get("hooks"), map.what() + ".hooks", manifest_keys("virtual_machines.<name>.hooks"));
+    if (!hooks.is_map()) return;
+    parse_hook_list(hooks, "on_boot", vm.guest_hooks.on_boot);
+    parse_hook_list(hooks, "before_shutdown", vm.guest_hooks.before_shutdown);
   }
 
   // --- tests: -------------------------------------------------------------

@@ -76,10 +76,21 @@ json topology_json(const Topology& topology) {
   return {{"bridges", bridges}, {"vms", vms}};
 }
 
+json hooks_json(const std::vector<HookResult>& hooks) {
+  json list = json::array();
+  for (const HookResult& h : hooks) {
+    json entry = {{"event", h.event}, {"hook", h.hook}, {"ok", h.ok}, {"output", h.output}, {"log", h.log}};
+    if (!h.vm.empty()) entry["vm"] = h.vm;
+    if (!h.ok) entry["message"] = h.message;
+    list.push_back(entry);
+  }
+  return list;
+}
+
 json suite_json(const SuiteResult& suite) {
   json cases = json::array();
   for (const CaseResult& c : suite.cases) cases.push_back(case_json(c));
-  return {{"name", suite.name},
+  json out = {{"name", suite.name},
           {"path", suite.path},
           {"timestamp", suite.timestamp},
           {"time", round_seconds(suite.time)},
@@ -90,6 +101,9 @@ json suite_json(const SuiteResult& suite) {
           {"cases", cases},
           {"timeline", timeline_json(suite.timeline)},
           {"topology", topology_json(suite.topology)}};
+  // Only scenarios with hooks carry the key, so other reports stay as they were.
+  if (!suite.hooks.empty()) out["hooks"] = hooks_json(suite.hooks);
+  return out;
 }
 
 }  // namespace

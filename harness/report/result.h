@@ -100,6 +100,17 @@ struct Topology {
 };
 
 // One scenario: a JUnit testsuite.
+// One event hook that ran (runner/hooks.h), for the report.
+struct HookResult {
+  std::string event;   // on_up, before_down, on_failure, on_boot, before_shutdown
+  std::string vm;      // guest hooks; empty for host hooks
+  std::string hook;    // as written in the manifest
+  bool ok = false;
+  std::string message; // why it failed
+  std::string output;  // the tail of its output
+  std::string log;     // its whole output, in the artifacts
+};
+
 struct SuiteResult {
   std::string name;
   std::string path;                 // the scenario manifest, as given
@@ -111,6 +122,7 @@ struct SuiteResult {
   std::string system_err;
   std::vector<TimelineEvent> timeline;  // set-up stages in order; the steps are in `cases`
   Topology topology;
+  std::vector<HookResult> hooks;  // in the order they ran
 };
 
 // One invocation of meros-test: the JUnit testsuites root.

@@ -5,6 +5,7 @@
 #include "plan/plan.h"
 #include "runner/case_facts.h"
 #include "runner/constellation.h"
+#include "runner/hooks.h"
 #include "runner/run_state.h"
 #include "runner/steps.h"
 #include "util/signals.h"
@@ -69,8 +70,12 @@ class ScenarioRun {
     began = Clock::now();
     Status firewalls = constellation->load_guest_firewalls();
     timeline("guest firewalls", began, firewalls.ok());
+    HookRunner hooks(plan, settings_.run_id, services_.runner, settings_.timeouts.scaled(kHookTimeout));
+    Status up = firewalls ? run_up_hooks(hooks, *constellation) : Status{};
     if (!firewalls) {
       record_setup_failure(firewalls.error().message, &plan);
+    } else if (!up) {
+      record_setup_failure(up.error().message, &plan);
     } else {
       StepEngine engine(constellation->testbed(), plan, deadline, settings_.interrupted);
       engine.run_all([this, &plan](const TestStep& step, std::vector<CaseResult>& cases, Clock::time_point started) {
@@ -81,8 +86,51 @@ class ScenarioRun {
         }
       });
       record_coverage(engine);
+      if (!all_passed(count_cases(suite_))) teardown_hook("on_failure", hooks.run_host("on_failure", plan.scenario->host_hooks.on_failure, false));
     }
     if (settings_.keep_on_failure && !all_passed(count_cases(suite_))) hold_for_inspection(*constellation, plan.state_id);
+    // Teardown hooks run whatever happened before: failed tests, a failed
+    // setup stage after the VMs were up, an interrupt.
+    teardown_hook("before_shutdown", hooks.run_guest("before_shutdown", constellation->testbed(), false));
+    teardown_hook("before_down", hooks.run_host("before_down", plan.scenario->host_hooks.before_down, false));
+    report_hooks(hooks);
+  }
+
+  static constexpr Duration kHookTimeout{60'000};  // the spec's default, before the multiplier
+
+  // Guest on_boot hooks (each VM is ready), then the host's on_up (every VM
+  // ready and firewalled): the last stage of setup.
+  Status run_up_hooks(HookRunner& hooks, Constellation& constellation) {
+    const Scenario& scenario = selected_.scenario;
+    bool any_boot = false;
+    for (const auto& vm : scenario.vms) any_boot |= !vm.guest_hooks.on_boot.empty();
+    if (any_boot) {
+      auto began = Clock::now();
+      Status boot = hooks.run_guest("on_boot", constellation.testbed(), true);
+      timeline("on_boot hooks", began, boot.ok());
+      if (!boot) return boot;
+    }
+    if (scenario.host_hooks.on_up.empty()) return {};
+    auto began = Clock::now();
+    Status up = hooks.run_host("on_up", scenario.host_hooks.on_up, true);
+    timeline("on_up hooks", began, up.ok());
+    return up;
+  }
+
+  // A failing teardown hook is reported; teardown goes on.
+  void teardown_hook(const std::string& event, const Status& status) {
+    if (status) return;
+    services_.printer.line(suite_.name, "hook failed: " + status.error().message, true);
+    suite_.system_err += event + " hook failed: " + status.error().message + "\n";
+  }
+
+  void report_hooks(const HookRunner& hooks) {
+    for (const auto& o : hooks.outcomes()) {
+      std::string where = o.vm.empty() ? "" : " (VM " + o.vm + ")";
+      suite_.system_out += "hook " + o.event + " " + o.hook + where + ": " + (o.ok ? "ok" : o.message) + ", output in " + o.log.string() + "\n";
+      if (!o.output.empty()) suite_.system_out += o.output + (o.output.back() == '\n' ? "" : "\n");
+      suite_.hooks.push_back({o.event, o.vm, o.hook, o.ok, o.message, o.output, o.log.string()});
+    }
   }
 
   ConstellationLog log() {

@@ -109,7 +109,7 @@ Result<ProcessResult> SystemProcessRunner::run(const ProcessSpec& spec) {
   pid_t group = child.id();
   track_group(group, GroupKind::helper);
   // A stop request that came before the group was tracked reaches it here.
-  if (int signal = stop_signal().load()) ::kill(-group, signal == SIGINT ? SIGINT : SIGTERM);
+  if (int signal = stop_signal().load(); signal && !spec.runs_after_stop) ::kill(-group, signal == SIGINT ? SIGINT : SIGTERM);
   if (!spec.stdin_data.empty()) in << spec.stdin_data;
   in.flush();
   in.pipe().close();

@@ -26,6 +26,10 @@ struct ProcessSpec {
   std::function<void(std::string_view line)> on_line;  // each output line, as it comes
   std::optional<std::filesystem::path> log_file;       // output appended here too
   std::size_t keep_output_bytes = 1 << 20;     // the tail of the output kept in the result
+  // A teardown helper (a before_down hook) is what a stop request asks
+  // for, so a stop that came before it started is not passed on to it; a
+  // signal during its run still is.
+  bool runs_after_stop = false;
 };
 
 struct ProcessResult {

@@ -49,7 +49,7 @@ jq -e '.valid == true and (.scenarios | length) >= 4 and (.errors | length) == 0
 jq -e '.valid == false and (.errors[0] | has("file") and has("line") and has("column") and has("message"))' "$scratch/bad.json" >/dev/null ||
   fail "bad validate json: $(cat "$scratch/bad.json")"
 "$bin" list scenarios/ --tags smoke --format json >"$scratch/l.json" || fail "list --format json exits $?"
-jq -e '.scenarios | length == 1 and .[0].name == "smoke" and (.[0].tests | length) == 8 and .[0].tags == ["smoke"]' "$scratch/l.json" >/dev/null ||
+jq -e '.scenarios | length == 1 and .[0].name == "smoke" and (.[0].tests | length) == 10 and .[0].tags == ["smoke"] and (.[0].hooks | index("on_up: hooks/seed.sh")) != null' "$scratch/l.json" >/dev/null ||
   fail "list json: $(cat "$scratch/l.json")"
 MEROS_TEST_RUN_DIR="$scratch/runs" "$bin" status --format json >"$scratch/s.json" || fail "status --format json exits $?"
 jq -e '.constellations == []' "$scratch/s.json" >/dev/null || fail "status json: $(cat "$scratch/s.json")"

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "$MEROS_EVENT" > "$MEROS_ARTIFACTS/on-failure.txt"
