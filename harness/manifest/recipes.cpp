@@ -99,7 +99,10 @@ void read_arch_fragments(const RecipeSource& source, const MapReader& map, Kerne
       continue;
     }
     std::vector<fs::path>& fragments = recipe.arch_fragments[arch];
-    for (const auto& item : it->second) {
+    // A copy: it->second lives in the iterator's temporary proxy, which a
+    // range-for over it would outlive.
+    const YAML::Node files = it->second;
+    for (const auto& item : files) {
       auto text = read_string(source.file, item, map.what() + ".arch_fragments." + *arch_name);
       if (!text) continue;
       auto resolved = resolve_manifest_path(source.scope, *text, {.allow_absolute = false, .must_exist = true, .want = PathWant::file});
