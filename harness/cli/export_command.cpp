@@ -3,9 +3,7 @@
 // would, and writes what harness/export/ makes of the plan.
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
@@ -18,6 +16,7 @@
 #include "util/exit_codes.h"
 #include "util/path_join.h"
 #include "util/text.h"
+#include "util/whole_file.h"
 
 namespace meros {
 namespace {
@@ -86,21 +85,13 @@ Result<Plan> export_plan(const SelectedScenario& selected, const ScenarioFixture
   return plan_scenario(selected, fixtures, std::move(*topology), settings);
 }
 
-Result<std::string> read_source(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read " + path.string());
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 Status write_all(const std::vector<libvirt::ExportFile>& files, const fs::path& dir) {
   for (const auto& file : files) {
     auto target = child_path(dir, file.name, "export file");
     if (!target) return target.error();
     std::string content = file.content;
     if (!file.source.empty()) {
-      auto text = read_source(file.source);
+      auto text = read_whole_file(file.source);
       if (!text) return text.error();
       content = *text;
     }
