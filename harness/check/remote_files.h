@@ -46,6 +46,9 @@ class RemoteFiles {
   virtual Result<std::string> read_link(const std::string& path) = 0;
   // Creates path as a symlink pointing at target.
   virtual Status make_link(const std::string& target, const std::string& path) = 0;
+  // The login user's home directory, absolute (where the mos-shared
+  // convention puts its directory).
+  virtual Result<std::string> home_directory() = 0;
   // A guest that stops answering in the middle of a reply would block a
   // call for ever: from now on, every call gives up by `end`, even if that
   // means closing the connection under it.

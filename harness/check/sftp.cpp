@@ -210,6 +210,15 @@ class SftpFiles : public RemoteFiles {
     return {};
   }
 
+  // SFTP resolves "." against the login directory, the user's home.
+  Result<std::string> home_directory() override {
+    char* resolved = sftp_canonicalize_path(sftp_, ".");
+    if (!resolved) return failure(".");
+    std::string home = resolved;
+    ssh_string_free_char(resolved);
+    return home;
+  }
+
   void stop_by(std::chrono::steady_clock::time_point end) override { watchdog_.arm(end); }
 
  private:

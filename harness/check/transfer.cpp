@@ -300,9 +300,26 @@ Result<Fd> open_destination(const fs::path& local_root, const fs::path& relative
 
 }  // namespace
 
-Result<std::string> push_path(RemoteFiles& files, const fs::path& local, const std::string& guest_path, const TransferLimits& limits) {
+Result<std::string> mos_shared_directory(RemoteFiles& files) {
+  auto home = files.home_directory();
+  if (!home) return home.error();
+  // The guest's answer: a path the copies are made under, so it must be one.
+  bool printable = std::all_of(home->begin(), home->end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+  if (!home->starts_with('/') || home->size() > 1024 || !printable)
+    return make_error("the guest sent " + printable_name(*home) + " as the home directory: not an absolute path, so there is no ~/" +
+                      kMosShared);
+  return join(without_trailing_slashes(*home), kMosShared);
+}
+
+Result<std::string> push_path(RemoteFiles& files, const fs::path& local, const std::string& given_path, const TransferLimits& limits) {
   Budget budget("push", limits);
   files.stop_by(budget.end());
+  std::string guest_path = given_path;
+  if (guest_path.empty()) {
+    auto shared = mos_shared_directory(files);
+    if (!shared) return shared.error();
+    guest_path = *shared + "/";
+  }
   std::string target = without_trailing_slashes(guest_path);
   bool inside = guest_path.ends_with('/');
   if (!inside) {
@@ -321,13 +338,11 @@ Result<std::string> push_path(SshClient& ssh, const fs::path& local, const std::
   return push_path(**files, local, guest_path, limits);
 }
 
-Result<fs::path> pull_path(RemoteFiles& files, const std::string& guest_path, const fs::path& local_root, const fs::path& relative_dir,
-                           const TransferLimits& limits) {
-  Budget budget("pull", limits);
-  files.stop_by(budget.end());
-  std::string source = without_trailing_slashes(guest_path);
-  std::string name = fs::path(source).filename().string();
-  if (name.empty()) name = "root";
+namespace {
+
+// Copies source (the guest's) to local_root / relative_dir / name.
+Result<fs::path> pull_as(RemoteFiles& files, const std::string& source, const fs::path& local_root, const fs::path& relative_dir,
+                         const std::string& name, Budget& budget) {
   if (auto plain = check_guest_name(name, "the pull's source " + source); !plain) return plain.error();
   auto entry = files.lstat(source);
   if (!entry) return entry.error();
@@ -337,6 +352,27 @@ Result<fs::path> pull_path(RemoteFiles& files, const std::string& guest_path, co
   Puller puller(files, budget);
   if (auto copied = puller.copy(source, *entry, dir->get(), name, local, 0); !copied) return copied.error();
   return local;
+}
+
+}  // namespace
+
+Result<fs::path> pull_path(RemoteFiles& files, const std::string& guest_path, const fs::path& local_root, const fs::path& relative_dir,
+                           const TransferLimits& limits) {
+  Budget budget("pull", limits);
+  files.stop_by(budget.end());
+  std::string source = without_trailing_slashes(guest_path);
+  std::string name = fs::path(source).filename().string();
+  if (name.empty()) name = "root";
+  return pull_as(files, source, local_root, relative_dir, name, budget);
+}
+
+Result<fs::path> pull_mos_shared(RemoteFiles& files, const std::string& vm, const fs::path& local_root, const fs::path& relative_dir,
+                                 const TransferLimits& limits) {
+  Budget budget("pull", limits);
+  files.stop_by(budget.end());
+  auto shared = mos_shared_directory(files);
+  if (!shared) return shared.error();
+  return pull_as(files, *shared, local_root, relative_dir / kMosShared, vm, budget);
 }
 
 Result<fs::path> pull_path(SshClient& ssh, const std::string& guest_path, const fs::path& local_root, const fs::path& relative_dir,

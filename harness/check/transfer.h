@@ -42,10 +42,19 @@ struct TransferLimits {
   std::uint64_t max_bytes = kDefaultMaxTransferBytes;
 };
 
+// The meros toolkit's shared directory, in the login user's home: where a
+// push without a destination lands and what a pull without a source takes.
+inline constexpr const char* kMosShared = "mos-shared";
+
+// The guest's ~/mos-shared, from the home directory the guest reports
+// (checked: absolute, printable, bounded).
+Result<std::string> mos_shared_directory(RemoteFiles& files);
+
 // Copies local (a file, directory or symlink) into the guest. guest_path is
 // the copy's path; when it ends in '/' or is an existing directory, the copy
-// goes inside it under local's name (like cp). Missing parent directories
-// are created. Returns the copy's path in the guest.
+// goes inside it under local's name (like cp); when it is empty, the copy
+// goes inside ~/mos-shared/. Missing parent directories are created.
+// Returns the copy's path in the guest.
 Result<std::string> push_path(RemoteFiles& files, const std::filesystem::path& local, const std::string& guest_path,
                               const TransferLimits& limits);
 Result<std::string> push_path(SshClient& ssh, const std::filesystem::path& local, const std::string& guest_path,
@@ -61,5 +70,10 @@ Result<std::filesystem::path> pull_path(RemoteFiles& files, const std::string& g
                                         const std::filesystem::path& relative_dir, const TransferLimits& limits);
 Result<std::filesystem::path> pull_path(SshClient& ssh, const std::string& guest_path, const std::filesystem::path& local_root,
                                         const std::filesystem::path& relative_dir, const TransferLimits& limits);
+
+// The mos-shared convention's pull: the guest's whole ~/mos-shared/ becomes
+// local_root / relative_dir / mos-shared / <vm>, with pull_path's checks.
+Result<std::filesystem::path> pull_mos_shared(RemoteFiles& files, const std::string& vm, const std::filesystem::path& local_root,
+                                              const std::filesystem::path& relative_dir, const TransferLimits& limits);
 
 }  // namespace meros

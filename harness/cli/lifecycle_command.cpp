@@ -121,7 +121,7 @@ int command_push(const Options& options) {
   auto target = target_of(options, 4, "meros-test push SCENARIO VM SRC [DST]");
   if (!target || options.arguments.size() < 3) return fail("push", target ? "give SRC" : target.error().message, exit_code::usage);
   fs::path src = fs::absolute(options.arguments[2]);
-  std::string dst = options.arguments.size() > 3 ? options.arguments[3] : "/root/" + src.filename().string();
+  std::string dst = options.arguments.size() > 3 ? options.arguments[3] : "";  // "": ~/mos-shared/
   auto ssh = ssh_to(target->state, target->vm);
   if (!ssh) return fail("push", ssh.error().message, exit_code::environment);
   auto pushed = push_path(**ssh, src, dst, {kLongTimeout, kDefaultMaxTransferBytes});
@@ -131,14 +131,20 @@ int command_push(const Options& options) {
 }
 
 int command_pull(const Options& options) {
-  auto target = target_of(options, 4, "meros-test pull SCENARIO VM SRC [DST]");
-  if (!target || options.arguments.size() < 3) return fail("pull", target ? "give SRC" : target.error().message, exit_code::usage);
+  auto target = target_of(options, 4, "meros-test pull SCENARIO VM [SRC [DST]]");
+  if (!target) return fail("pull", target.error().message, exit_code::usage);
   fs::path dst = options.arguments.size() > 3 ? fs::path(options.arguments[3]) : fs::current_path();
   auto ssh = ssh_to(target->state, target->vm);
   if (!ssh) return fail("pull", ssh.error().message, exit_code::environment);
-  auto pulled = pull_path(**ssh, options.arguments[2], dst, "", {kLongTimeout, kDefaultMaxTransferBytes});
+  auto files = (*ssh)->open_files();
+  if (!files) return fail("pull", files.error().message, exit_code::environment);
+  // Without SRC: the VM's whole ~/mos-shared/ to ./mos-shared/<vm>/.
+  bool shared = options.arguments.size() < 3;
+  std::string src = shared ? "~/" + std::string(kMosShared) + "/" : options.arguments[2];
+  TransferLimits limits{kLongTimeout, kDefaultMaxTransferBytes};
+  auto pulled = shared ? pull_mos_shared(**files, target->vm.name, dst, "", limits) : pull_path(**files, src, dst, "", limits);
   if (!pulled) return fail("pull", pulled.error().message, exit_code::test_failed);
-  std::cout << options.arguments[1] << ":" << options.arguments[2] << " -> " << pulled->string() << "\n";
+  std::cout << options.arguments[1] << ":" << src << " -> " << pulled->string() << "\n";
   return exit_code::passed;
 }
 

@@ -131,6 +131,15 @@ struct GuestHooks {
   bool empty() const { return on_boot.empty() && before_shutdown.empty(); }
 };
 
+// A host directory mounted in the guest over virtio-9p by the guest init,
+// before the VM is ready (spec v1.1 "Shared folders").
+struct SharedFolder {
+  std::filesystem::path host_dir;  // resolved: a directory inside the scenario directory
+  std::string guest_path;          // absolute, normalised; created in the guest if missing
+  bool writable = false;           // mode: rw (the default, ro, mounts it read-only)
+  SourceMark mark;
+};
+
 struct VirtualMachine {
   std::string name;
   Arch arch = Arch::x86_64;
@@ -149,6 +158,7 @@ struct VirtualMachine {
   std::optional<fs::path> firewall;
   std::vector<PortProto> services;
   GuestHooks guest_hooks;
+  std::vector<SharedFolder> shared;
   SourceMark mark;
 };
 

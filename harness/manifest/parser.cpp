@@ -20,6 +20,11 @@ const std::vector<std::string> kActions = {"run", "reach", "matrix", "push", "pu
 // in practice and say so clearly instead of failing late.
 constexpr std::size_t kMaxBridges = 256;
 constexpr std::size_t kMaxVms = 256;
+constexpr std::size_t kMaxSharedFolders = 8;
+constexpr std::size_t kMaxSharedGuestPath = 128;
+// QEMU's microvm (hw/i386/microvm.h: VIRTIO_NUM_TRANSPORTS).
+constexpr std::size_t kMicrovmVirtioSlots = 8;
+constexpr std::size_t kMicrovmHarnessDevices = 3;
 
 // True when text holds control characters other than those allowed.
 bool has_control_characters(std::string_view text, std::string_view allowed = "") {
@@ -329,6 +334,8 @@ class ScenarioParser {
     if (!parse_vm_networks(map, vm)) incomplete_vms_.insert(name);
     parse_vm_extras(map, vm);
     parse_guest_hooks(map, vm);
+    parse_shared_folders(map, vm);
+    check_virtio_slots(map, vm);
     vm_index_[name] = scenario_.vms.size();
     scenario_.vms.push_back(std::move(vm));
   }
@@ -615,6 +622,82 @@ class ScenarioParser {
       if (!path) yaml_.error(host.value_mark("firewall"), "host.firewall: " + path.error().message);
       else scenario_.host_firewall = *path;
     }
+  }
+
+  // --- shared: -------------------------------------------------------------
+  void parse_shared_folders(const MapReader& map, VirtualMachine& vm) {
+    if (!map.has("shared")) return;
+    const YAML::Node list = map.get("shared");
+    const std::string what = map.what() + ".shared";
+    if (!list.IsSequence()) {
+      yaml_.error(map.value_mark("shared"), what + ": expected a list of folders such as [{host: data, guest: /mnt/data}], got " + describe_node(list));
+      return;
+    }
+    if (list.size() > kMaxSharedFolders)
+      yaml_.error(map.value_mark("shared"), what + ": a VM has at most " + std::to_string(kMaxSharedFolders) + " shared folders, got " +
+                                                std::to_string(list.size()));
+    for (std::size_t i = 0; i < list.size() && i < kMaxSharedFolders; ++i)
+      parse_shared_folder(what + "[" + std::to_string(i) + "]", list[i], vm);
+  }
+
+  void parse_shared_folder(const std::string& what, const YAML::Node& node, VirtualMachine& vm) {
+    MapReader map(yaml_, node, what, manifest_keys("shared[]"));
+    if (!map.is_map() || !require_all(map, {"host", "guest"})) return;
+    SharedFolder folder;
+    folder.mark = map.mark();
+    bool valid = true;
+    // Only the scenario's own directory: a share is the guest's window on
+    // the host, and fixtures directories are shared between scenarios.
+    PathScope scenario_only{scenario_.dir, {scenario_.dir}, "the scenario directory"};
+    if (auto host = map.string("host")) {
+      auto dir = resolve_manifest_path(scenario_only, *host, {.allow_absolute = false, .must_exist = true, .want = PathWant::directory});
+      if (!dir) valid = false, yaml_.error(map.value_mark("host"), what + ".host: " + dir.error().message);
+      else folder.host_dir = *dir;
+    }
+    if (auto guest = map.string("guest")) {
+      if (auto wrong = shared_guest_path_problem(*guest)) valid = false, yaml_.error(map.value_mark("guest"), what + ".guest: " + *wrong);
+      folder.guest_path = *guest;
+      for (const auto& other : vm.shared)
+        if (other.guest_path == folder.guest_path)
+          valid = false, yaml_.error(map.value_mark("guest"), what + ".guest: " + quote(*guest) + " is already the mount point of another shared folder of this VM");
+    }
+    if (auto mode = map.string("mode")) {
+      if (*mode == "ro" || *mode == "rw") folder.writable = *mode == "rw";
+      else valid = false, yaml_.error(map.value_mark("mode"), what + ".mode: expected ro (the default) or rw, got " + quote(*mode));
+    }
+    if (valid) vm.shared.push_back(std::move(folder));
+  }
+
+  // Why a shared folder's guest path cannot be a mount point, if it cannot.
+  // The guest init gets it on the kernel command line (meros.share=), so it
+  // is one word of plain characters.
+  static std::optional<std::string> shared_guest_path_problem(const std::string& path) {
+    const std::string example = "; give an absolute directory such as /mnt/data";
+    if (path.empty() || path[0] != '/') return "the mount point " + quote(path) + " is not absolute" + example;
+    if (path.size() > kMaxSharedGuestPath)
+      return "the mount point is " + std::to_string(path.size()) + " characters long; at most " + std::to_string(kMaxSharedGuestPath) + " are allowed";
+    if (path.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+") != std::string::npos)
+      return "the mount point " + quote(path) + " may use only letters, digits and / . _ - +" + example;
+    if (path == "/") return "the root directory cannot be a shared folder's mount point" + example;
+    if (fs::path(path).lexically_normal().string() != path || path.ends_with('/'))
+      return "the mount point " + quote(path) + " is not in normal form (no '.', '..', '//' or trailing '/'): write " +
+             quote(fs::path(path).lexically_normal().string());
+    for (const char* reserved : {"/proc", "/sys", "/dev", "/opt/meros"})
+      if (path == reserved || path.starts_with(std::string(reserved) + "/"))
+        return "the mount point " + quote(path) + " is under " + reserved + ", which the guest init owns" + example;
+    return std::nullopt;
+  }
+
+  // microvm has a fixed number of virtio-mmio transports; the disk, the
+  // entropy source and the management NIC take three of them.
+  void check_virtio_slots(const MapReader& map, const VirtualMachine& vm) {
+    if (vm.machine != "microvm" || incomplete_vms_.count(vm.name)) return;
+    std::size_t used = kMicrovmHarnessDevices + vm.networks.size() + vm.shared.size();
+    if (used <= kMicrovmVirtioSlots) return;
+    yaml_.error(map.mark(), map.what() + ": " + std::to_string(vm.networks.size()) + " network(s) and " + std::to_string(vm.shared.size()) +
+                                " shared folder(s) need " + std::to_string(used) + " virtio devices, and microvm has " +
+                                std::to_string(kMicrovmVirtioSlots) + " (" + std::to_string(kMicrovmHarnessDevices) +
+                                " taken by the disk, the entropy source and the management NIC): set machine: q35, or use fewer");
   }
 
   // --- hooks: -------------------------------------------------------------
@@ -1022,7 +1105,8 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
   std::string what = step_map.what() + "." + key;
   MapReader map(yaml_, step_map.get(key), what, manifest_keys(key));
   if (!map.is_map()) return;
-  if (!(push ? require_all(map, {"vm", "src", "dst"}) : require_all(map, {"vm", "src"}))) return;
+  // push without dst and pull without src: the mos-shared convention.
+  if (!(push ? require_all(map, {"vm", "src"}) : require_all(map, {"vm"}))) return;
   if (auto vm = map.string("vm")) {
     check_vm_reference(*vm, map.value_mark("vm"), what + ".vm");
     step.vm = *vm;
@@ -1033,12 +1117,12 @@ void ScenarioParser::parse_transfer(const MapReader& step_map, TestStep& step, b
   }
   auto src = map.string("src");
   auto dst = map.string("dst");
-  if (!src) return;
-  step.src = *src;
+  if (push && !src) return;
+  step.src = src.value_or("");
   std::string guest_key = push ? "dst" : "src";
   if (auto guest_path = push ? dst : src; guest_path && !guest_path->starts_with("/"))
     yaml_.error(map.value_mark(guest_key), what + "." + guest_key + ": the path in the guest must be absolute, e.g. /etc/app.conf; got " +
-                                               quote(*guest_path));
+                                               quote(*guest_path) + " (or leave " + guest_key + " out for the VM user's ~/mos-shared/)");
   if (push) {
     step.dst = dst.value_or("");
     auto local = resolve_manifest_path(scope_, *src, {.allow_absolute = false, .must_exist = true, .want = PathWant::any});

@@ -123,7 +123,12 @@ const std::map<std::string, std::map<std::string, json>>& key_types() {
         {"firewall", text("nftables file loaded in the guest")},
         {"services", list(pattern("^((tcp|udp)/[0-9]{1,5}|[0-9]{1,5}/(tcp|udp))$", "tcp/80 or 53/udp"),
                           "ports the guest serves itself")},
-        {"hooks", ref("virtual_machines.<name>.hooks")}}},
+        {"hooks", ref("virtual_machines.<name>.hooks")},
+        {"shared", list(ref("shared[]"), "host directories mounted in the guest over virtio-9p")}}},
+      {"shared[]",
+       {{"host", text("a directory inside the scenario directory")},
+        {"guest", pattern("^/[A-Za-z0-9/._+-]{1,127}$", "the absolute mount point in the guest")},
+        {"mode", {{"enum", json::array({"ro", "rw"})}, {"description", "ro (default) or rw"}}}}},
       {"networks[]",
        {{"bridge", text("the bridge this interface is on")},
         {"ip_addr", text("address (prefix from the bridge)")},
@@ -203,6 +208,7 @@ json section_definition(const std::string& section, const std::vector<std::strin
   if (section == "kernels.<name>") add_exclusive(definition, {"tarball", "path", "package"});
   if (section == "bridges.<name>") definition["required"] = {"subnet"};
   if (section == "networks[]") definition["required"] = {"bridge"};
+  if (section == "shared[]") definition["required"] = {"host", "guest"};
   return definition;
 }
 

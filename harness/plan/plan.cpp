@@ -90,6 +90,7 @@ vm::MachineSpec machine_spec(const VirtualMachine& vm, const net::VmLinks& links
   const auto& m = links.management;
   spec.management = nic(m.ifname, m.mac, "virtio-net", "mgmt0", m.guest_address, m.prefix);
   spec.gateway = vm.gateway;
+  for (const SharedFolder& folder : vm.shared) spec.shares.push_back({folder.host_dir, folder.guest_path, folder.writable});
   spec.cmdline = vm.cmdline;
   spec.qemu_args = vm.qemu_args;
   return spec;

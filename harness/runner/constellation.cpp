@@ -138,7 +138,9 @@ class Constellation::Parts : public Testbed {
   Transfer pull(const std::string& vm, const std::string& guest_path, const fs::path& local_root, const fs::path& relative_dir,
                 Duration timeout, std::uint64_t max_bytes) override {
     return transfer(vm, [&](RemoteFiles& files) -> Result<std::string> {
-      auto pulled = pull_path(files, guest_path, local_root, relative_dir, {timeout, max_bytes});
+      TransferLimits limits{timeout, max_bytes};
+      auto pulled = guest_path.empty() ? pull_mos_shared(files, vm, local_root, relative_dir, limits)
+                                       : pull_path(files, guest_path, local_root, relative_dir, limits);
       if (!pulled) return pulled.error();
       return pulled->string();
     });

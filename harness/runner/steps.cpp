@@ -3,6 +3,7 @@
 #include <future>
 #include <sstream>
 
+#include "check/transfer.h"
 #include "check/verdict.h"
 #include "util/bounded_output.h"
 #include "util/path_join.h"
@@ -409,8 +410,9 @@ CaseResult StepEngine::push_files(const TestStep& step) {
     auto started = testbed_.clock().now();
     Transfer pushed = testbed_.push(step.vm, step.local_path, step.dst, scaled(step.timeout), step.max_bytes);
     double time = seconds(testbed_.clock().now() - started);
-    testbed_.note(step.vm, transfer_entry("push " + step.src + " -> " + (pushed.copied ? *pushed.copied : step.dst), pushed, time));
-    return transfer_attempt(pushed, time, "push " + step.src + " to " + step.vm + ":" + step.dst);
+    std::string dst = step.dst.empty() ? "~/" + std::string(kMosShared) + "/" : step.dst;
+    testbed_.note(step.vm, transfer_entry("push " + step.src + " -> " + (pushed.copied ? *pushed.copied : dst), pushed, time));
+    return transfer_attempt(pushed, time, "push " + step.src + " to " + step.vm + ":" + dst);
   });
   return c;
 }
@@ -422,17 +424,20 @@ CaseResult StepEngine::pull_files(const TestStep& step) {
   auto destination = path_beneath(plan_.artifacts, step.local_path, "pull destination");
   if (!destination) return errored_case(step.name, destination.error().message);
   fs::path local_dir = *destination;
+  std::string src = step.src.empty() ? "~/" + std::string(kMosShared) + "/" : step.src;
   std::string copied;
   retry(step, c, [&] {
     auto started = testbed_.clock().now();
     Transfer pulled = testbed_.pull(step.vm, step.src, plan_.artifacts, step.local_path, scaled(step.timeout), step.max_bytes);
     double time = seconds(testbed_.clock().now() - started);
-    testbed_.note(step.vm, transfer_entry("pull " + step.src + " -> " + local_dir.string(), pulled, time));
+    testbed_.note(step.vm, transfer_entry("pull " + src + " -> " + local_dir.string(), pulled, time));
     if (pulled.copied) copied = *pulled.copied;
-    return transfer_attempt(pulled, time, "pull " + step.vm + ":" + step.src);
+    return transfer_attempt(pulled, time, "pull " + step.vm + ":" + src);
   });
+  // Without a source the copy is mos-shared/<vm> (check/transfer.h).
+  fs::path copy = step.src.empty() ? fs::path(kMosShared) / step.vm : fs::path(copied).filename();
   if (c.status == CaseStatus::passed)
-    c.attachments.push_back((fs::path(plan_.scenario->name) / step.local_path / fs::path(copied).filename()).lexically_normal().string());
+    c.attachments.push_back((fs::path(plan_.scenario->name) / step.local_path / copy).lexically_normal().string());
   return c;
 }
 

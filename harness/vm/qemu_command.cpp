@@ -49,6 +49,8 @@ std::string meros_settings(const MachineSpec& spec) {
   for (const NicSpec& nic : spec.networks) add_interface(nic);
   if (spec.management) add_interface(*spec.management);
   if (spec.gateway) out += " meros.gw=" + spec.gateway->str();
+  for (std::size_t i = 0; i < spec.shares.size(); ++i)
+    out += " meros.share=" + share_tag(i) + "," + (spec.shares[i].writable ? "rw" : "ro") + "," + spec.shares[i].guest_path;
   if (spec.grow_root) out += " meros.grow=1";
   return out;
 }
@@ -81,7 +83,20 @@ Status add_nic(std::vector<std::string>& argv, const NicSpec& nic, const std::st
   return {};
 }
 
+// QEMU's own 9p server (no virtiofsd). mapped-xattr: what the guest's
+// root creates is stored as a plain file owned by QEMU's user, its guest
+// owner and mode in xattrs, so a guest cannot leave a setuid-root file or
+// a symlink on the host.
+void add_share(std::vector<std::string>& argv, const ShareSpec& share, std::size_t index, const std::string& bus) {
+  std::string id = "share" + std::to_string(index);
+  argv.insert(argv.end(), {"-fsdev", "local,id=" + id + ",path=" + option_value(share.host_dir.string()) +
+                                         ",security_model=mapped-xattr" + (share.writable ? "" : ",readonly=on"),
+                           "-device", "virtio-9p-" + bus + ",fsdev=" + id + ",mount_tag=" + share_tag(index)});
+}
+
 }  // namespace
+
+std::string share_tag(std::size_t index) { return "meros-share" + std::to_string(index); }
 
 std::string network_device_id(std::size_t index) { return "net" + std::to_string(index); }
 
@@ -172,6 +187,7 @@ Result<std::vector<std::string>> qemu_command(const MachineSpec& spec) {
     if (Status ok = add_nic(argv, spec.networks[i], network_device_id(i), "n" + std::to_string(i), machine); !ok) return ok.error();
   if (spec.management)
     if (Status ok = add_nic(argv, *spec.management, kManagementDeviceId, "nmgmt", machine); !ok) return ok.error();
+  for (std::size_t i = 0; i < spec.shares.size(); ++i) add_share(argv, spec.shares[i], i, bus);
   argv.insert(argv.end(), spec.qemu_args.begin(), spec.qemu_args.end());
   return argv;
 }

@@ -25,6 +25,17 @@ struct NicSpec {
   int prefix = 24;
 };
 
+// One host directory QEMU's own 9p server exports to the guest; the guest
+// init mounts it by tag (meros.share=TAG,MODE,PATH).
+struct ShareSpec {
+  std::filesystem::path host_dir;  // absolute
+  std::string guest_path;          // validated by the manifest parser: one plain word
+  bool writable = false;
+};
+
+// The 9p mount tag of a VM's index-th shared folder.
+std::string share_tag(std::size_t index);  // "meros-share0", ...
+
 // Everything QEMU needs for one VM, resolved.
 struct MachineSpec {
   std::string name;  // the VM's name: -name and meros.hostname
@@ -42,6 +53,7 @@ struct MachineSpec {
   std::vector<NicSpec> networks;         // eth0, eth1, ...: QEMU devices net0, net1, ...
   std::optional<NicSpec> management;     // mgmt0: QEMU device "mgmt"
   std::optional<Ipv4> gateway;           // meros.gw
+  std::vector<ShareSpec> shares;         // virtio-9p devices, mounted by the guest init
   std::string cmdline;                   // the user's, appended last
   std::vector<std::string> qemu_args;    // the user's, appended last
   std::filesystem::path console_log;     // the serial console

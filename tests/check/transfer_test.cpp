@@ -54,6 +54,8 @@ class FakeGuest : public RemoteFiles {
   Status set_mode_and_time(const std::string&, std::uint32_t, std::int64_t) override { return make_error("not in this fake"); }
   Result<std::string> read_link(const std::string& path) override { return links[path]; }
   Status make_link(const std::string&, const std::string&) override { return make_error("not in this fake"); }
+  Result<std::string> home_directory() override { return home; }
+  std::string home = "/root";
 };
 
 class PullLogic : public testing::Test {
@@ -232,6 +234,44 @@ TEST_F(PullLogic, StopsAnEndlesslyDeepTree) {
   auto pulled = pull("/deep");
   ASSERT_FALSE(pulled.ok());
   EXPECT_NE(text(pulled).find("is nested more than 64 directories deep"), std::string::npos) << text(pulled);
+}
+
+}  // namespace
+}  // namespace meros
+
+namespace meros {
+namespace {
+
+TEST_F(PullLogic, WithoutASourceTheWholeMosSharedBecomesMosSharedSlashVm) {
+  guest_.top["/root/mos-shared"] = entry("mos-shared", Kind::directory, 0755);
+  guest_.listing = [](const std::string& dir) {
+    return dir == "/root/mos-shared" ? std::vector<RemoteEntry>{entry("result.txt", Kind::file, 0644)} : std::vector<RemoteEntry>{};
+  };
+  guest_.contents["/root/mos-shared/result.txt"] = "done\n";
+  auto pulled = pull_mos_shared(guest_, "web", root(), "", {});
+  ASSERT_TRUE(pulled.ok()) << text(pulled);
+  EXPECT_EQ(*pulled, root() / "mos-shared/web");
+  EXPECT_EQ(read(*pulled / "result.txt"), "done\n");
+}
+
+TEST_F(PullLogic, AHomeDirectoryThatIsNoAbsolutePathIsRefused) {
+  for (const std::string& home : {std::string("relative"), std::string("/root\n/x"), std::string(""), std::string(5000, '/') + "x"}) {
+    guest_.home = home;
+    auto pulled = pull_mos_shared(guest_, "web", root(), "", {});
+    ASSERT_FALSE(pulled.ok());
+    EXPECT_NE(pulled.error().message.find("as the home directory: not an absolute path, so there is no ~/mos-shared"), std::string::npos)
+        << pulled.error().message;
+    EXPECT_LT(pulled.error().message.size(), 300u);
+  }
+  EXPECT_FALSE(fs::exists(root() / "mos-shared"));
+}
+
+TEST(MosShared, TheDirectoryIsInTheReportedHome) {
+  FakeGuest guest;
+  guest.home = "/home/alice/";
+  EXPECT_EQ(mos_shared_directory(guest).value(), "/home/alice/mos-shared");
+  guest.home = "/";
+  EXPECT_EQ(mos_shared_directory(guest).value(), "/mos-shared");
 }
 
 }  // namespace

@@ -45,6 +45,8 @@ const std::map<std::string, std::string>& key_members() {
       {"virtual_machines.<name>.qemu_args", "qemu_args"}, {"virtual_machines.<name>.networks", "networks"},
       {"virtual_machines.<name>.gateway", "gateway"}, {"virtual_machines.<name>.firewall", "firewall"},
       {"virtual_machines.<name>.services", "services"}, {"virtual_machines.<name>.hooks", "guest_hooks"},
+      {"virtual_machines.<name>.shared", "shared"},
+      {"shared[].host", "host_dir"}, {"shared[].guest", "guest_path"}, {"shared[].mode", "writable"},
       {"hooks.on_up", "on_up"}, {"hooks.before_down", "before_down"}, {"hooks.on_failure", "on_failure"},
       {"virtual_machines.<name>.hooks.on_boot", "on_boot"}, {"virtual_machines.<name>.hooks.before_shutdown", "before_shutdown"},
       {"networks[].bridge", "bridge"}, {"networks[].ip_addr", "ip"}, {"networks[].model", "model"}, {"networks[].mac", "mac"},

@@ -686,7 +686,7 @@ TEST(ManifestKeys, EverySectionHasKeys) {
     ASSERT_TRUE(table.count(section)) << section;
     EXPECT_FALSE(table.at(section).empty()) << section;
   }
-  EXPECT_EQ(table.size(), 15u);
+  EXPECT_EQ(table.size(), 16u);
   EXPECT_THROW(manifest_keys("nonsense"), FatalError);
 }
 

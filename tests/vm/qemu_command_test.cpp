@@ -250,3 +250,28 @@ TEST(QemuCommand, MissingBinaryIsAnEnvironmentErrorNamingThePackage) {
 
 }  // namespace
 }  // namespace meros::vm
+
+namespace meros::vm {
+namespace {
+
+TEST(QemuCommand, SharedFoldersAre9pDevicesTheGuestInitMountsByTag) {
+  MachineSpec spec = web();
+  spec.shares = {{"/srv/scenario/data", "/mnt/data", false}, {"/srv/scenario/out,put", "/mnt/out", true}};
+  auto argv = qemu_command(spec);
+  ASSERT_TRUE(argv) << argv.error().message;
+  auto at = [&](const std::string& value) { return std::find(argv->begin(), argv->end(), value) - argv->begin(); };
+  Argv tail(argv->end() - 8, argv->end());
+  EXPECT_EQ(tail, (Argv{"-fsdev", "local,id=share0,path=/srv/scenario/data,security_model=mapped-xattr,readonly=on",
+                        "-device", "virtio-9p-device,fsdev=share0,mount_tag=meros-share0",
+                        "-fsdev", "local,id=share1,path=/srv/scenario/out,,put,security_model=mapped-xattr",
+                        "-device", "virtio-9p-device,fsdev=share1,mount_tag=meros-share1"}));
+  std::string append = (*argv)[at("-append") + 1];
+  EXPECT_NE(append.find(" meros.share=meros-share0,ro,/mnt/data meros.share=meros-share1,rw,/mnt/out"), std::string::npos) << append;
+  spec.machine = "q35";
+  argv = qemu_command(spec);
+  ASSERT_TRUE(argv);
+  EXPECT_NE(std::find(argv->begin(), argv->end(), "virtio-9p-pci,fsdev=share0,mount_tag=meros-share0"), argv->end());
+}
+
+}  // namespace
+}  // namespace meros::vm
