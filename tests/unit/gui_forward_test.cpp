@@ -163,6 +163,15 @@ TEST(GuiForward, FreePortSkipsPortsSomethingListensOn) {
   EXPECT_EQ(free_guest_port(garbage, 5).error().message, "cannot find a free port in the guest: 'sh: meros-guest: not found'");
 }
 
+TEST(GuiForward, AHostWithoutWaypipeIsExplained) {
+  std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  auto waypipe = host_waypipe();
+  ::setenv("PATH", saved.c_str(), 1);
+  ASSERT_FALSE(waypipe);
+  EXPECT_EQ(waypipe.error().message, "no waypipe on this host: --gui needs it (install the Debian package waypipe)");
+}
+
 TEST(GuiForward, GuiIsAnOptionOfExecAndConnectOnly) {
   auto exec = parse_options({"exec", "--gui", "web", "vm", "--", "wayland-info", "--gui"});
   ASSERT_TRUE(exec) << exec.error().message;
