@@ -2,13 +2,10 @@
 // with `meros-test up`: up, down, exec, connect, push, pull. A running
 // constellation is found through its run-state file (by run id, a prefix
 // of it, the scenario's name, or the path given to `up`).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -22,7 +19,6 @@
 #include "net/netns.h"
 #include "runner/run_state.h"
 #include "runner/scenario_runner.h"
-#include "util/child_setup.h"
 #include "util/exit_codes.h"
 #include "util/text.h"
 
