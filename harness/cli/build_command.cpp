@@ -124,8 +124,12 @@ int command_build(const Options& options) {
   int failures = 0;
   for (const auto* fixtures : {&resolved.kernels, &resolved.images})
     for (const auto& [identity, built] : *fixtures) {
-      if (built) referenced.insert(built->key);
-      else {
+      if (built) {
+        referenced.insert(built->key);
+        // An image's applications are fixtures of their own, kept with it.
+        for (const auto& app : built->manifest.value("applications", nlohmann::json::array()))
+          if (app.is_object() && app.contains("key") && app["key"].is_string()) referenced.insert(app["key"].get<std::string>());
+      } else {
         ++failures;
         std::cerr << "error: " << built.error().message << "\n";
       }
