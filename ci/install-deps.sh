@@ -23,6 +23,9 @@ packages=(
   libxml2-utils
   # the libvirt export test: virt-xml-validate
   libvirt-clients
+  # GUI forwarding (exec --gui) and its tests: waypipe, a headless weston,
+  # wayland-info
+  waypipe weston wayland-utils
   # the HTML report's browser test, the JSON Schema and CI-template tests
   chromium python3-jsonschema python3-yaml
 )

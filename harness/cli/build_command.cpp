@@ -56,7 +56,7 @@ int list_store(const FixtureStore& store, OutputFormat format) {
   for (const auto& f : fixtures) {
     std::uint64_t size = f.size_bytes();
     total += size;
-    std::cout << std::left << std::setw(7) << to_string(f.kind) << " " << std::setw(16) << f.manifest.value("name", "?")
+    std::cout << std::left << std::setw(11) << to_string(f.kind) << " " << std::setw(16) << f.manifest.value("name", "?")
               << " " << std::setw(8) << fixture_arch(f) << f.key.substr(0, 12) << "  " << std::right << std::setw(10) << human_size(size) << "\n";
   }
   std::cout << fixtures.size() << " fixture(s), " << human_size(total) << " in " << store.root().string() << "\n";
@@ -124,8 +124,12 @@ int command_build(const Options& options) {
   int failures = 0;
   for (const auto* fixtures : {&resolved.kernels, &resolved.images})
     for (const auto& [identity, built] : *fixtures) {
-      if (built) referenced.insert(built->key);
-      else {
+      if (built) {
+        referenced.insert(built->key);
+        // An image's applications are fixtures of their own, kept with it.
+        for (const auto& app : built->manifest.value("applications", nlohmann::json::array()))
+          if (app.is_object() && app.contains("key") && app["key"].is_string()) referenced.insert(app["key"].get<std::string>());
+      } else {
         ++failures;
         std::cerr << "error: " << built.error().message << "\n";
       }

@@ -30,10 +30,13 @@ const std::vector<CommandSpec>& command_specs() {
       {"connect", "SCENARIO VM [-- COMMAND [ARG...]]", "open an interactive shell on a VM of a running constellation",
        "Opens an interactive shell on VM over its management link with the OpenSSH client (or runs COMMAND\n"
        "there, as ssh does). The VM's host key is pinned in a known_hosts file of a private directory that is\n"
-       "removed when ssh ends.",
-       kPassthrough, command_connect},
+       "removed when ssh ends. With --gui, COMMAND (default: a login shell) runs under waypipe and its windows\n"
+       "open on this host's Wayland compositor.",
+       kPassthrough | kGui, command_connect},
       {"exec", "SCENARIO VM -- COMMAND [ARG...]", "run a command on a VM of a running constellation",
-       "Runs COMMAND on VM and exits with its exit status.", kPassthrough, command_exec},
+       "Runs COMMAND on VM and exits with its exit status. With --gui, COMMAND runs under waypipe and its\n"
+       "windows open on this host's Wayland compositor ($WAYLAND_DISPLAY); the image needs waypipe.",
+       kPassthrough | kGui, command_exec},
       {"push", "SCENARIO VM SRC [DST]", "copy a file or directory into a VM",
        "Copies SRC (a file or directory) into VM over SFTP, to DST (default /root/NAME). When DST ends in /\n"
        "or is a directory in the guest, the copy goes inside it. Modes, times and symlinks are kept; missing\n"

@@ -24,6 +24,7 @@ enum OptionGroup : unsigned {
   kArtifacts = 1u << 6,    // --artifacts alone (up)
   kPassthrough = 1u << 7,  // -- COMMAND [ARG...] (exec)
   kOutputDir = 1u << 8,    // -o DIR (export)
+  kGui = 1u << 9,          // --gui (exec, connect)
 };
 
 struct CommandSpec {

@@ -62,6 +62,17 @@ std::vector<std::string> hook_lines(const Scenario& scenario) {
   return out;
 }
 
+// Every static application of the images a scenario's VMs use, by image
+// then application name.
+nlohmann::json applications_json(const Scenario& scenario) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [image, recipe] : scenario.images)
+    for (const auto& app : recipe.applications)
+      out.push_back({{"image", image}, {"name", app.name}, {"install", app.install},
+                     {"source", app.url.empty() ? app.source.lexically_relative(scenario.dir).string() : app.url}});
+  return out;
+}
+
 nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [scenario, run_test] : selected) {
@@ -73,7 +84,8 @@ nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
       if (step.kind == StepKind::matrix) test["rows"] = step.checks.size();
       tests.push_back(test);
     }
-    out.push_back({{"name", scenario.name}, {"path", scenario.display_path}, {"tags", scenario.tags}, {"hooks", hook_lines(scenario)}, {"tests", tests}});
+    out.push_back({{"name", scenario.name}, {"path", scenario.display_path}, {"tags", scenario.tags}, {"hooks", hook_lines(scenario)},
+                   {"applications", applications_json(scenario)}, {"tests", tests}});
   }
   return out;
 }
@@ -124,6 +136,9 @@ int command_list(const Options& options) {
     std::cout << "\n";
     if (!scenario.description.empty()) std::cout << "  " << one_line(scenario.description) << "\n";
     for (const auto& hook : hook_lines(scenario)) std::cout << "  hook " << hook << "\n";
+    for (const auto& app : applications_json(scenario))
+      std::cout << "  application " << app["image"].get<std::string>() << "." << app["name"].get<std::string>() << ": "
+                << app["source"].get<std::string>() << " -> " << app["install"].get<std::string>() << "\n";
     for (std::size_t i = 0; i < scenario.tests.size(); ++i)
       if (run_test[i]) std::cout << "  - " << scenario.tests[i].name << "  (" << step_summary(scenario.tests[i]) << ")\n";
   }

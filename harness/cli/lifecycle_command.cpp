@@ -2,13 +2,10 @@
 // with `meros-test up`: up, down, exec, connect, push, pull. A running
 // constellation is found through its run-state file (by run id, a prefix
 // of it, the scenario's name, or the path given to `up`).
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -17,10 +14,11 @@
 #include "check/transfer.h"
 #include "cli/commands.h"
 #include "cli/console_reporter.h"
+#include "cli/gui_forward.h"
+#include "cli/openssh_session.h"
 #include "net/netns.h"
 #include "runner/run_state.h"
 #include "runner/scenario_runner.h"
-#include "util/child_setup.h"
 #include "util/exit_codes.h"
 #include "util/text.h"
 
@@ -100,12 +98,28 @@ int fail(const std::string& command, const std::string& message, int code) {
 
 constexpr auto kLongTimeout = std::chrono::hours(1);
 
+OpenSshTarget openssh_target(const Target& target) {
+  return {net::netns_path(target.state.netns), target.state.client_key, target.vm.user, target.vm.management_address,
+          target.vm.host_key};
+}
+
+// exec --gui and connect --gui: app on the VM, its windows on this host.
+int gui_session(const std::string& command, const Target& target, const std::vector<std::string>& app) {
+  auto ssh = ssh_to(target.state, target.vm);
+  if (!ssh) return fail(command, ssh.error().message, exit_code::environment);
+  GuiRequest request{command, target.vm.name, app, openssh_target(target)};
+  auto status = run_gui_session(request, GuiEnvironment::current(), std::move(*ssh));
+  if (!status) return fail(command, status.error().message, exit_code::environment);
+  return *status;
+}
+
 }  // namespace
 
 int command_exec(const Options& options) {
   auto target = target_of(options, 2, "meros-test exec SCENARIO VM -- COMMAND [ARG...]");
   if (!target) return fail("exec", target.error().message, exit_code::usage);
   if (options.passthrough.empty()) return fail("exec", "give the command after --", exit_code::usage);
+  if (options.gui) return gui_session("exec", *target, options.passthrough);
   std::string command;
   for (const auto& arg : options.passthrough) command += (command.empty() ? "" : " ") + shell_quote(arg);
   auto ssh = ssh_to(target->state, target->vm);
@@ -148,102 +162,16 @@ int command_pull(const Options& options) {
   return exit_code::passed;
 }
 
-namespace {
-
-// The VM's pinned host key for OpenSSH, in a directory of its own made
-// with mkdtemp (0700) and written with O_EXCL|O_NOFOLLOW: a name under
-// /tmp that anyone can guess and plant a symlink at is what it replaces.
-// The destructor removes both.
-class PrivateKnownHosts {
- public:
-  static Result<std::unique_ptr<PrivateKnownHosts>> create(const std::string& line) {
-    std::error_code ec;
-    fs::path tmp = fs::temp_directory_path(ec);
-    if (ec) return make_error("no temporary directory ($TMPDIR): " + ec.message());
-    std::string pattern = (tmp / "meros-connect-XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) return make_error("cannot make a private directory under " + tmp.string() + ": " + errno_text());
-    std::unique_ptr<PrivateKnownHosts> made(new PrivateKnownHosts(pattern));
-    int fd = ::open(made->file().c_str(), O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0) return make_error("cannot write " + made->file().string() + ": " + errno_text());
-    bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
-    bool closed = ::close(fd) == 0;
-    if (!written || !closed) return make_error("cannot write " + made->file().string() + ": " + errno_text());
-    return made;
-  }
-  ~PrivateKnownHosts() {
-    ::unlink(file().c_str());
-    ::rmdir(dir_.c_str());
-  }
-  fs::path file() const { return dir_ / "known_hosts"; }
-
- private:
-  explicit PrivateKnownHosts(fs::path dir) : dir_(std::move(dir)) {}
-  fs::path dir_;
-};
-
-volatile sig_atomic_t g_foreground_child = 0;
-
-void pass_on(int signal) {
-  if (g_foreground_child > 0) ::kill(g_foreground_child, signal);
-}
-
-// Runs argv in a child with the terminal and waits for it; its exit status
-// as a shell reports it. Like system(), the parent ignores the terminal's
-// SIGINT and SIGQUIT (they reach the child too) and passes SIGTERM and
-// SIGHUP on, so it lives to clean up after the child.
-int run_in_foreground(std::vector<std::string> argv) {
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_t child = ::fork();
-  if (child < 0) return fail("connect", std::string("cannot fork: ") + errno_text(), exit_code::environment);
-  if (child == 0) {
-    close_inherited_descriptors();  // ssh gets the terminal and nothing else of ours
-    ::execvp(args[0], args.data());
-    const char message[] = "meros-test connect: cannot run nsenter\n";
-    [[maybe_unused]] auto n = ::write(2, message, sizeof message - 1);
-    _exit(127);
-  }
-  g_foreground_child = child;
-  struct sigaction ignore {}, forward {}, old_int {}, old_quit {}, old_term {}, old_hup {};
-  ignore.sa_handler = SIG_IGN;
-  forward.sa_handler = pass_on;
-  ::sigaction(SIGINT, &ignore, &old_int);
-  ::sigaction(SIGQUIT, &ignore, &old_quit);
-  ::sigaction(SIGTERM, &forward, &old_term);
-  ::sigaction(SIGHUP, &forward, &old_hup);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  g_foreground_child = 0;
-  ::sigaction(SIGINT, &old_int, nullptr);
-  ::sigaction(SIGQUIT, &old_quit, nullptr);
-  ::sigaction(SIGTERM, &old_term, nullptr);
-  ::sigaction(SIGHUP, &old_hup, nullptr);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
-}
-
-}  // namespace
-
 // An interactive shell (or COMMAND): the OpenSSH client, run inside the
 // namespace, with the VM's host key pinned in a known_hosts file of its
 // own. connect waits for ssh, so the file goes when the session does.
 int command_connect(const Options& options) {
   auto target = target_of(options, 2, "meros-test connect SCENARIO VM [-- COMMAND [ARG...]]");
   if (!target) return fail("connect", target.error().message, exit_code::usage);
-  const std::string& address = target->vm.management_address;
-  auto known_hosts = PrivateKnownHosts::create(address + " " + public_key_core(target->vm.host_key) + "\n");
-  if (!known_hosts) return fail("connect", known_hosts.error().message, exit_code::environment);
-  std::vector<std::string> argv = {"nsenter", "--net=" + net::netns_path(target->state.netns).string(), "--", "ssh", "-F", "/dev/null",
-                                   "-i", target->state.client_key, "-o", "IdentitiesOnly=yes",
-                                   "-o", "UserKnownHostsFile=" + (*known_hosts)->file().string(), "-o", "GlobalKnownHostsFile=/dev/null",
-                                   "-o", "StrictHostKeyChecking=yes", target->vm.user + "@" + address};
-  if (!options.passthrough.empty()) {
-    // ssh hands its command to the guest's shell: quote each word.
-    for (const auto& arg : options.passthrough) argv.push_back(shell_quote(arg));
-  }
-  return run_in_foreground(std::move(argv));
+  if (options.gui) return gui_session("connect", *target, options.passthrough);
+  auto session = OpenSshSession::open(openssh_target(*target), GuiEnvironment::current().tmp);
+  if (!session) return fail("connect", session.error().message, exit_code::environment);
+  return run_in_foreground((*session)->argv({}, options.passthrough), "connect");
 }
 
 int command_down(const Options& options) {

@@ -141,6 +141,11 @@ void add_group_options(CLI::App& app, unsigned groups, Parsed& p) {
     app.add_flag("--prune", o.prune, "remove stored fixtures no scenario under PATH references")->group(group);
     app.add_flag("--cache-key", o.cache_key, "print the CI cache key of the fixtures the scenarios under PATH name")->group(group);
   }
+  if (groups & kGui)
+    app.add_flag("--gui", o.gui,
+                 "forward the guest application's Wayland connection to this host's compositor ($WAYLAND_DISPLAY) "
+                 "with waypipe (see docs/gui.md)")
+        ->group("GUI");
   if (groups & kOutputDir)
     app.add_option("-o", o.output_dir, "write the files into DIR (created when missing; default ./<scenario>-libvirt)")
         ->type_name("DIR")->group("Output");

@@ -44,6 +44,8 @@ struct Options {
   bool prune = false;
   bool cache_key = false;  // print the CI cache key of the scenarios' fixtures
   std::vector<std::string> kernels, images;
+  // exec, connect: forward the guest application's Wayland connection
+  bool gui = false;
   // export: -o DIR
   std::optional<std::filesystem::path> output_dir;
   // list, validate, status, build --list

@@ -26,6 +26,7 @@
 #include "guest/listen.h"
 #include "guest/probe.h"
 #include "guest/sockets.h"
+#include "guest/wayland.h"
 
 #ifndef MEROS_VERSION
 #define MEROS_VERSION "unknown"
@@ -48,6 +49,7 @@ constexpr char kUsage[] = R"(usage:
   meros-guest listen [--daemon] [--pidfile PATH] [--bind ADDR]... tcp|udp PORT... [tcp|udp PORT...]
   meros-guest exec [--timeout T] -- PROGRAM [ARG...]
   meros-guest link-wait IFNAME [--address IPV4] [--timeout T]
+  meros-guest wayland --port PORT [-- APP [ARG...]]
   meros-guest version
   meros-guest --help
 
@@ -64,6 +66,10 @@ none) it kills the whole group and exits 137.
 link-wait returns once IFNAME has carrier, operstate up and (with
 --address) that address, printing {"interface":..,"ready":true,"waited_ms":N};
 after T (default 10s) it prints the state it saw with "ready":false, exit 1.
+wayland runs APP (default: a login shell) under `waypipe server` with a
+private XDG_RUNTIME_DIR and relays each connection waypipe makes to
+127.0.0.1:PORT (where the harness's SSH session forwards to the host's
+`waypipe client`); it exits with APP's status.
 exit: 0 done (whatever observed), 1 could not probe/listen, 2 bad usage.
 )";
 
@@ -262,6 +268,14 @@ int run_exec(const Args& args) {
   return exec_with_timeout(argv, timeout);
 }
 
+// --- wayland ----------------------------------------------------------------
+
+int run_wayland_command(const Args& args) {
+  auto options = parse_wayland_args(args);
+  if (!options) return usage_error(options.error().message);
+  return run_wayland(*options);
+}
+
 // --- link-wait --------------------------------------------------------------
 
 int run_link_wait(const Args& args) {
@@ -294,5 +308,6 @@ int main(int argc, char** argv) {
   if (args[0] == "listen") return run_listen(rest);
   if (args[0] == "exec") return run_exec(rest);
   if (args[0] == "link-wait") return run_link_wait(rest);
+  if (args[0] == "wayland") return run_wayland_command(rest);
   return usage_error("unknown command '" + std::string(args[0]) + "'");
 }

@@ -59,6 +59,25 @@ struct KernelRecipe {
 
 enum class ImageKind { busybox, debian, tarball, use };
 
+// A static application (spec v1.1 "Static applications"): built on the host
+// from its source in a clean environment, checked (an executable of the
+// image's architecture, static unless the image has a C library), cached as
+// a fixture of its own and installed into the image at `install`.
+struct Application {
+  std::string name;
+  // The source: a directory or tarball inside the scenario or fixtures
+  // directory (source), or an https:// tarball checked against sha256 (url).
+  fs::path source;                     // absolute; empty for url
+  std::string url;                     // https://; empty for source
+  std::string sha256;                  // lowercase hex; url only
+  std::vector<std::string> configure;  // argv run first in the source copy; empty = none
+  std::vector<std::string> build = {"make"};  // argv run in the source copy
+  std::string output;                  // the built file, relative to the source copy
+  std::string install;                 // absolute guest path, installed mode 0755
+  SourceMark mark;
+  bool source_is_directory = false;    // a directory (else a tarball, or the url's download)
+};
+
 struct ImageRecipe {
   std::string name;
   ImageKind kind = ImageKind::busybox;
@@ -74,6 +93,9 @@ struct ImageRecipe {
   // (debian only), for boot: disk. Implied for a disk-boot VM's image: see
   // image_recipe_for().
   bool bootable = false;
+  // Built for the image's architecture and installed into it (busybox,
+  // debian and tarball images), in this (name) order.
+  std::vector<Application> applications;
   fs::path defined_in;
   SourceMark mark;
   Arch arch = Arch::x86_64;  // as KernelRecipe::arch

@@ -1,4 +1,5 @@
 #include "manifest/recipes.h"
+#include "manifest/applications.h"
 #include "util/text.h"
 
 #include "manifest/parser.h"
@@ -12,11 +13,6 @@ namespace {
 
 bool is_url(std::string_view text) { return text.starts_with("https://") || text.starts_with("http://"); }
 
-bool is_sha256(std::string_view text) {
-  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-         });
-}
 
 std::optional<fs::path> read_path(const RecipeSource& source, const MapReader& map, std::string_view key,
                                   const PathRules& rules) {
@@ -154,6 +150,12 @@ void read_options(const RecipeSource& source, const MapReader& map, KernelRecipe
 
 bool is_valid_fixture_name(std::string_view name) { return is_identifier(name); }
 
+bool is_sha256_hex(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+         });
+}
+
 std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, const YAML::Node& node,
                                                 const std::string& name, const std::string& what) {
   MapReader map(source.file, node, what, manifest_keys("kernels.<name>"));
@@ -177,7 +179,7 @@ std::optional<KernelRecipe> parse_kernel_recipe(const RecipeSource& source, cons
   }
   if (!map.require(kinds[0])) return std::nullopt;
   if (auto sha = map.string("sha256")) {
-    if (!is_sha256(*sha))
+    if (!is_sha256_hex(*sha))
       source.file.error(map.value_mark("sha256"), what + ".sha256: expected 64 hexadecimal digits, got " + std::to_string(sha->size()) + " characters");
     else {
       recipe.sha256 = *sha;
@@ -347,6 +349,7 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
     else image.bootable = *bootable;
   }
   read_layer_dirs(source, map, image, default_layer_dir);
+  read_applications(source, map, image);
   if (source.file.diagnostics().size() != errors_before) return std::nullopt;
   return image;
 }

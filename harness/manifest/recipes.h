@@ -25,6 +25,9 @@ std::optional<ImageRecipe> parse_image_recipe(const RecipeSource& source, const 
                                               const std::string& name, const std::string& what,
                                               const fs::path& default_layer_dir);
 
+// 64 hexadecimal digits, either case: a SHA-256 as written in a recipe.
+bool is_sha256_hex(std::string_view text);
+
 // Names of kernels, images, bridges and VMs: a letter or digit, then
 // letters, digits, '-', '_' or '.'.
 bool is_valid_fixture_name(std::string_view name);

@@ -98,7 +98,16 @@ const std::map<std::string, std::map<std::string, json>>& key_types() {
         {"archive", text("rootfs tarball (distribution: tarball)")},
         {"use", text("an existing qcow2 to patch")},
         {"root", text("root device for direct boot, default /dev/vda")},
-        {"bootable", boolean("a partitioned disk with GRUB and the distribution's own kernel (debian only); implied for an image a boot: disk VM uses")}}},
+        {"bootable", boolean("a partitioned disk with GRUB and the distribution's own kernel (debian only); implied for an image a boot: disk VM uses")},
+        {"applications", named("images.<name>.applications.<app>", "static applications built on the host and installed into the image")}}},
+      {"images.<name>.applications.<app>",
+       {{"source", text("a directory or tarball inside the scenario or fixtures directory")},
+        {"url", pattern("^https://", "an https:// source tarball (needs sha256)")},
+        {"sha256", pattern("^[0-9A-Fa-f]{64}$", "SHA-256 of the url's tarball")},
+        {"configure", {{"type", "array"}, {"minItems", 1}, {"items", scalar("argument")}, {"description", "argv run first in the source copy"}}},
+        {"build", {{"type", "array"}, {"minItems", 1}, {"items", scalar("argument")}, {"description", "argv run in the source copy, default [make]"}}},
+        {"output", text("the built file, relative to the source copy")},
+        {"install", pattern("^/", "absolute path in the image, installed mode 0755")}}},
       {"bridges.<name>",
        {{"subnet", pattern("^[0-9.]+/[0-9]+$", "IPv4 subnet, e.g. 10.0.10.0/24")},
         {"policy_type", words({"host-access", "isolated"}, "host-access | isolated")},
@@ -209,6 +218,10 @@ json section_definition(const std::string& section, const std::vector<std::strin
   if (section == "bridges.<name>") definition["required"] = {"subnet"};
   if (section == "networks[]") definition["required"] = {"bridge"};
   if (section == "shared[]") definition["required"] = {"host", "guest"};
+  if (section == "images.<name>.applications.<app>") {
+    definition["required"] = {"output", "install"};
+    add_exclusive(definition, {"source", "url"});
+  }
   return definition;
 }
 

@@ -428,6 +428,22 @@ TEST_F(EndToEnd, Aarch64VmOnTheCrossBuiltDefaultKernel) {
   EXPECT_NE(listing.text.find("aarch64"), std::string::npos) << listing.text;
 }
 
+// An aarch64 VM's image installs an application cross-built with
+// aarch64-linux-gnu-gcc; it runs in the guest and reports its machine.
+TEST_F(EndToEnd, Aarch64ImageRunsItsCrossBuiltApplication) {
+  if (run("command -v qemu-system-aarch64").exit_code != 0) GTEST_SKIP() << "qemu-system-aarch64 missing";
+  if (run("command -v aarch64-linux-gnu-gcc").exit_code != 0) GTEST_SKIP() << "aarch64-linux-gnu-gcc missing";
+  fs::path junit = out_ / "junit.xml";
+  auto result = meros("tests/e2e/aarch64-application --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());
+  EXPECT_EQ(result.exit_code, 0) << result.text;
+  EXPECT_NE(result.text.find("application hello (aarch64)"), std::string::npos) << result.text;
+  std::string report = read_file(junit);
+  EXPECT_NE(report.find("hello on arm"), std::string::npos) << report;
+  EXPECT_EQ(report.find("<failure"), std::string::npos) << report;
+  auto listing = meros("build --list");
+  EXPECT_NE(listing.text.find("application hello"), std::string::npos) << listing.text;
+}
+
 TEST_F(EndToEnd, BundledScenariosPassTwoAtATime) {
   fs::path junit = out_ / "junit.xml";
   auto result = meros("scenarios/ -j 2 --junit " + junit.string() + " --artifacts " + (out_ / "artifacts").string());

@@ -681,12 +681,12 @@ TEST_F(ManifestParser, FindsImageLayersByDefault) {
 
 TEST(ManifestKeys, EverySectionHasKeys) {
   const auto& table = manifest_key_table();
-  for (const char* section : {"top", "kernels.<name>", "images.<name>", "bridges.<name>", "virtual_machines.<name>",
+  for (const char* section : {"top", "kernels.<name>", "images.<name>", "images.<name>.applications.<app>", "bridges.<name>", "virtual_machines.<name>",
                               "networks[]", "host", "hooks", "virtual_machines.<name>.hooks", "tests[]", "expect", "reach", "push", "pull", "link"}) {
     ASSERT_TRUE(table.count(section)) << section;
     EXPECT_FALSE(table.at(section).empty()) << section;
   }
-  EXPECT_EQ(table.size(), 16u);
+  EXPECT_EQ(table.size(), 17u);
   EXPECT_THROW(manifest_keys("nonsense"), FatalError);
 }
 
