@@ -73,6 +73,16 @@ nlohmann::json applications_json(const Scenario& scenario) {
   return out;
 }
 
+// Every VM's shared folders: vm, host directory (relative to the scenario), mount point, mode.
+nlohmann::json shared_json(const Scenario& scenario) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& vm : scenario.vms)
+    for (const auto& folder : vm.shared)
+      out.push_back({{"vm", vm.name}, {"host", folder.host_dir.lexically_relative(scenario.dir).string()},
+                     {"guest", folder.guest_path}, {"mode", folder.writable ? "rw" : "ro"}});
+  return out;
+}
+
 nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [scenario, run_test] : selected) {
@@ -85,7 +95,7 @@ nlohmann::json list_json(const std::vector<SelectedScenario>& selected) {
       tests.push_back(test);
     }
     out.push_back({{"name", scenario.name}, {"path", scenario.display_path}, {"tags", scenario.tags}, {"hooks", hook_lines(scenario)},
-                   {"applications", applications_json(scenario)}, {"tests", tests}});
+                   {"applications", applications_json(scenario)}, {"shared", shared_json(scenario)}, {"tests", tests}});
   }
   return out;
 }
@@ -139,6 +149,9 @@ int command_list(const Options& options) {
     for (const auto& app : applications_json(scenario))
       std::cout << "  application " << app["image"].get<std::string>() << "." << app["name"].get<std::string>() << ": "
                 << app["source"].get<std::string>() << " -> " << app["install"].get<std::string>() << "\n";
+    for (const auto& share : shared_json(scenario))
+      std::cout << "  shared " << share["vm"].get<std::string>() << ":" << share["guest"].get<std::string>() << " <- "
+                << share["host"].get<std::string>() << " (" << share["mode"].get<std::string>() << ")\n";
     for (std::size_t i = 0; i < scenario.tests.size(); ++i)
       if (run_test[i]) std::cout << "  - " << scenario.tests[i].name << "  (" << step_summary(scenario.tests[i]) << ")\n";
   }

@@ -869,8 +869,8 @@ std::string ScenarioParser::default_step_name(const TestStep& step) const {
       if (step.checks.empty()) return "reach";
       return step.checks[0].from.text + " -> " + step.checks[0].to.text + " " + step.checks[0].target.str() + " " + std::string(to_string(step.checks[0].expect));
     case StepKind::matrix: return "matrix";
-    case StepKind::push: return "push " + step.src + " to " + step.vm + ":" + step.dst;
-    case StepKind::pull: return "pull " + step.vm + ":" + step.src;
+    case StepKind::push: return "push " + step.src + " to " + step.vm + ":" + (step.dst.empty() ? "~/mos-shared/" : step.dst);
+    case StepKind::pull: return "pull " + step.vm + ":" + (step.src.empty() ? "~/mos-shared/" : step.src);
     case StepKind::link: return "link " + step.vm + " network " + std::to_string(step.network_index) + (step.link_up ? " up" : " down");
   }
   return "step";
