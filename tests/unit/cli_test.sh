@@ -49,7 +49,7 @@ jq -e '.valid == true and (.scenarios | length) >= 4 and (.errors | length) == 0
 jq -e '.valid == false and (.errors[0] | has("file") and has("line") and has("column") and has("message"))' "$scratch/bad.json" >/dev/null ||
   fail "bad validate json: $(cat "$scratch/bad.json")"
 "$bin" list scenarios/ --tags smoke --format json >"$scratch/l.json" || fail "list --format json exits $?"
-jq -e '.scenarios | length == 1 and .[0].name == "smoke" and (.[0].tests | length) == 10 and .[0].tags == ["smoke"] and (.[0].hooks | index("on_up: hooks/seed.sh")) != null' "$scratch/l.json" >/dev/null ||
+jq -e '.scenarios | length == 1 and .[0].name == "smoke" and (.[0].tests | length) == 13 and .[0].tags == ["smoke"] and (.[0].hooks | index("on_up: hooks/seed.sh")) != null' "$scratch/l.json" >/dev/null ||
   fail "list json: $(cat "$scratch/l.json")"
 # Static applications: list shows each image's, in text and JSON.
 "$bin" list scenarios/two-bridges --format json >"$scratch/apps.json" || fail "list two-bridges --format json exits $?"
@@ -58,6 +58,11 @@ jq -e '.scenarios[0].applications == [{"image": "tools", "name": "hello", "sourc
 "$bin" list scenarios/two-bridges | grep -qx '  application tools.hello: apps/hello -> /usr/local/bin/hello' ||
   fail "list text lacks the application: $("$bin" list scenarios/two-bridges)"
 jq -e '.scenarios[0].applications == []' "$scratch/l.json" >/dev/null || fail "smoke has no applications: $(cat "$scratch/l.json")"
+# Shared folders: list shows each VM's, in text and JSON.
+"$bin" list scenarios/smoke | grep -qx '  shared vm1:/mnt/data <- data (ro)' ||
+  fail "list text lacks the shared folder: $("$bin" list scenarios/smoke)"
+jq -e '.scenarios[0].shared | length == 1 and .[0].vm == "vm1" and .[0].guest == "/mnt/data" and .[0].mode == "ro"' \
+  "$scratch/l.json" >/dev/null || fail "list json shared: $(cat "$scratch/l.json")"
 MEROS_TEST_RUN_DIR="$scratch/runs" "$bin" status --format json >"$scratch/s.json" || fail "status --format json exits $?"
 jq -e '.constellations == []' "$scratch/s.json" >/dev/null || fail "status json: $(cat "$scratch/s.json")"
 "$bin" build --list --format json --cache-dir "$scratch/store" >"$scratch/b.json" || fail "build --list --format json exits $?"
