@@ -138,12 +138,24 @@ void write_nic(XmlWriter& xml, const Plan& plan, const vm::NicSpec& nic, const s
   xml.close();
 }
 
+// A shared folder: QEMU's own 9p server, as in a run (accessmode mapped is
+// security_model=mapped-xattr), under the mount tag the guest init mounts.
+void write_share(XmlWriter& xml, const vm::ShareSpec& share, std::size_t index) {
+  xml.open("filesystem", {{"type", "mount"}, {"accessmode", "mapped"}});
+  xml.empty("driver", {{"type", "path"}});
+  xml.empty("source", {{"dir", share.host_dir.string()}});
+  xml.empty("target", {{"dir", vm::share_tag(index)}});
+  if (!share.writable) xml.empty("readonly");
+  xml.close();
+}
+
 void write_devices(XmlWriter& xml, const Plan& plan, const VmPlan& vm) {
   const net::VmLinks* links = plan.topology.find_vm(vm.name());
   xml.open("devices");
   write_disk(xml, vm);
   for (std::size_t i = 0; i < vm.machine.networks.size() && links && i < links->networks.size(); ++i)
     write_nic(xml, plan, vm.machine.networks[i], links->networks[i].bridge);
+  for (std::size_t i = 0; i < vm.machine.shares.size(); ++i) write_share(xml, vm.machine.shares[i], i);
   // The serial console meros-test logs; `virsh console` attaches to it.
   xml.open("serial", {{"type", "pty"}});
   xml.empty("target", {{"port", "0"}});
@@ -275,6 +287,9 @@ std::string vm_notes(const Plan& plan) {
     if (config.firewall)
       out += "  - its guest firewall is not loaded: copy firewall-" + config.name + ".nft into the guest and run `nft -f` on it\n";
     if (!config.qemu_args.empty()) out += "  - qemu_args are passed through <qemu:commandline> as they are; check they fit libvirt's devices\n";
+    for (const auto& share : config.shared)
+      out += "  - shared folder " + share.guest_path + ": <filesystem> on " + share.host_dir.string() + " (" +
+             (share.writable ? "rw" : "ro") + "), mounted by the guest init at boot\n";
     if (!config.services.empty()) out += "  - services: and the probe agent's listeners are the harness's; nothing listens for you\n";
     if (config.disk_size)
       out += "  - disk_size: a run grows the root filesystem on an overlay of that size; create your overlay with that size "
@@ -312,7 +327,8 @@ std::string notes(const Plan& plan, const fs::path& client_key) {
          "- The management link (mgmt0): the domains have only the scenario's NICs\n"
          "- The tests (steps, reach and matrix probes, the probe agent's listeners), snapshots and reports\n"
          "- Guest firewalls (`firewall:`): not loaded at boot\n"
-         "- Host and guest event hooks, shared folders, static application builds: the harness runs them, libvirt has no place for them\n"
+         "- Host and guest event hooks and static application builds: the harness runs them, libvirt has no place for them "
+         "(shared folders do carry over, as <filesystem> devices)\n"
          "- microvm: mapped to q35 with virtio-pci devices\n"
          "- The accelerator: x86_64 domains are type kvm (use type qemu without KVM), aarch64 ones type qemu (TCG)\n"
          "- Throw-away overlays and disk_size growth: see above\n";

@@ -114,6 +114,22 @@ virtual_machines:
   EXPECT_FALSE(has(xml, "mgmt0"));
 }
 
+// The plan's shares are set directly: the parser's rule (a directory inside
+// the scenario) is tested with the parser.
+TEST(LibvirtExport, SharedFoldersAreFilesystemDevicesUnderTheirMountTags) {
+  auto planned = test::plan_text(kTwoNics);
+  ASSERT_TRUE(planned);
+  for (auto& vm : planned->plan.vms)
+    if (vm.name() == "web") vm.machine.shares = {{"/srv/scenario/data", "/mnt/data", false}, {"/srv/scenario/out", "/srv/out", true}};
+  std::string xml = domain_of(planned->plan, "web");
+  EXPECT_TRUE(has(xml, "<filesystem type='mount' accessmode='mapped'>\n      <driver type='path'/>\n"
+                       "      <source dir='/srv/scenario/data'/>\n      <target dir='meros-share0'/>\n      <readonly/>\n"))
+      << xml;
+  EXPECT_TRUE(has(xml, "<source dir='/srv/scenario/out'/>\n      <target dir='meros-share1'/>\n    </filesystem>")) << xml;
+  // The settings the guest init mounts them from ride on the command line.
+  EXPECT_TRUE(has(xml, "meros.share=meros-share0,ro,/mnt/data meros.share=meros-share1,rw,/srv/out")) << xml;
+}
+
 TEST(LibvirtExport, Aarch64RunsUnderTcgOnVirt) {
   auto planned = test::plan_text(R"(
 name: lvarm
