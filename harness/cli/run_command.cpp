@@ -265,8 +265,10 @@ int command_up(const Options& options) {
   ::close(pipe_fds[1]);
   std::string answer;
   char buffer[512];
-  // One line: "ready ID" or "failed WHY".
-  for (ssize_t n; answer.find('\n') == std::string::npos && (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+  // "ready ID\n", or "failed WHY" up to the child's exit (a failed hook's
+  // reason carries the end of its output, over several lines).
+  auto answered = [&] { return answer.starts_with("ready ") && answer.find('\n') != std::string::npos; };
+  for (ssize_t n; !answered() && answer.size() < 64 * 1024 && (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
     answer.append(buffer, static_cast<std::size_t>(n));
   ::close(pipe_fds[0]);
   if (!answer.starts_with("ready ")) {

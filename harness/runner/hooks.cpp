@@ -1,5 +1,6 @@
 #include "runner/hooks.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "check/ssh.h"
@@ -74,6 +75,28 @@ HookRunner::HookRunner(const Plan& plan, std::string run_id, ProcessRunner& runn
     : plan_(plan), run_id_(std::move(run_id)), runner_(runner), timeout_(timeout), dir_(plan.artifacts / "hooks"),
       known_hosts_(plan.work / "known_hosts") {}
 
+void HookRunner::count_setup_against(vm::Clock::time_point deadline, std::string scenario_timeout_text) {
+  deadline_ = deadline;
+  scenario_timeout_text_ = std::move(scenario_timeout_text);
+}
+
+Duration HookRunner::budget(const std::string& event) const {
+  bool setup = event == "on_up" || event == "on_boot";
+  if (!setup || !deadline_) return timeout_;
+  auto left = std::chrono::duration_cast<Duration>(*deadline_ - vm::steady_clock().now());
+  return std::clamp(left, Duration{0}, timeout_);
+}
+
+std::string HookRunner::timed_out_message(const std::string& event, Duration given) const {
+  if (given < timeout_ && budget(event) == Duration{0})
+    return "was stopped after " + std::to_string(given.count()) + " ms: the scenario's timeout (" + scenario_timeout_text_ + ") ran out";
+  return "timed out after " + std::to_string(given.count() / 1000) + "s";
+}
+
+std::string HookRunner::not_started_message() const {
+  return "was not started: the scenario's timeout (" + scenario_timeout_text_ + ") had run out";
+}
+
 Status HookRunner::write_known_hosts() {
   std::error_code ec;
   std::filesystem::create_directories(known_hosts_.parent_path(), ec);
@@ -109,16 +132,20 @@ Status HookRunner::run_host(const std::string& event, const std::vector<Hook>& h
     spec.argv = {hook.path.string()};
     spec.cwd = plan_.scenario->dir;
     spec.environment = host_hook_environment(plan_, run_id_, event, known_hosts_);
-    spec.timeout = timeout_;
+    spec.timeout = budget(event);
     spec.runs_after_stop = event == "before_down";
     HookOutcome o{event, "", hook.text};
     std::string output;
-    auto result = runner_.run(spec);
-    if (!result) o.message = result.error().message;
-    else if (result->timed_out) o.message = "timed out after " + std::to_string(timeout_.count() / 1000) + "s";
-    else if (result->exit_code != 0) o.message = "exited with status " + std::to_string(result->exit_code);
+    if (spec.timeout == Duration{0}) {
+      o.message = not_started_message();
+    } else {
+      auto result = runner_.run(spec);
+      if (!result) o.message = result.error().message;
+      else if (result->timed_out) o.message = timed_out_message(event, spec.timeout);
+      else if (result->exit_code != 0) o.message = "exited with status " + std::to_string(result->exit_code);
+      if (result) output = result->output;
+    }
     o.ok = o.message.empty();
-    if (result) output = result->output;
     Status status = record(std::move(o), output);
     if (!status && first_failure) first_failure = status;
     if (!status && stop_at_failure) return status;
@@ -136,18 +163,22 @@ Status HookRunner::run_guest(const std::string& event, Testbed& testbed, bool st
       // manifest data; the hook itself runs as its own argv[0].
       std::string guest_path = "/tmp/meros-hook-" + std::to_string(count_ + 1);
       std::string output;
-      Transfer copied = testbed.push(vm.name(), hook.path, guest_path, timeout_, 64ull << 20);
-      if (!copied.copied) {
+      Duration given = budget(event);
+      Transfer copied = given == Duration{0} ? Transfer{} : testbed.push(vm.name(), hook.path, guest_path, given, 64ull << 20);
+      if (given == Duration{0}) {
+        o.message = not_started_message();
+      } else if (!copied.copied) {
         o.message = "could not be copied into the guest: " + copied.copied.error().message;
       } else {
         std::string command = "chmod 0755 " + guest_path + " && MEROS_EVENT=" + event + " MEROS_VM=" + shell_quote(vm.name()) +
                               " " + guest_path + " 2>&1";
         testbed.note(vm.name(), "# " + event + " hook " + hook.text);
-        auto ran = testbed.run(vm.name(), command, timeout_);
+        given = budget(event);  // the copy took some of it
+        auto ran = testbed.run(vm.name(), command, std::max(given, Duration{1}));
         if (!ran) o.message = ran.error().message;
         else {
           output = ran->stdout_text + ran->stderr_text;
-          if (ran->timed_out) o.message = "timed out after " + std::to_string(timeout_.count() / 1000) + "s";
+          if (ran->timed_out) o.message = timed_out_message(event, given);
           else if (ran->exit_code != 0) o.message = "exited with status " + std::to_string(ran->exit_code);
         }
       }

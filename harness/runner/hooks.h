@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "plan/plan.h"
 #include "runner/testbed.h"
 #include "util/process.h"
+#include "vm/clock.h"
 #include "util/result.h"
 
 namespace meros {
@@ -52,9 +54,20 @@ class HookRunner {
   // Runs each VM's guest hooks of the event, VM by VM in manifest order.
   Status run_guest(const std::string& event, Testbed& testbed, bool stop_at_failure);
 
+  // The setup hooks (on_boot, on_up) count against the scenario's timeout:
+  // each gets the smaller of its own timeout and what is left until the
+  // deadline, and none starts after it. Teardown hooks always get their own
+  // timeout, so that they run after a scenario timed out too.
+  void count_setup_against(vm::Clock::time_point deadline, std::string scenario_timeout_text);
+
   const std::vector<HookOutcome>& outcomes() const { return outcomes_; }
 
  private:
+  // The time a hook of the event may take; 0 when the deadline is past.
+  Duration budget(const std::string& event) const;
+  // Why a hook that ran out of its budget was stopped.
+  std::string timed_out_message(const std::string& event, Duration given) const;
+  std::string not_started_message() const;
   Status record(HookOutcome outcome, const std::string& full_output);
   Status write_known_hosts();
 
@@ -62,6 +75,8 @@ class HookRunner {
   std::string run_id_;
   ProcessRunner& runner_;
   Duration timeout_;
+  std::optional<vm::Clock::time_point> deadline_;
+  std::string scenario_timeout_text_;
   std::filesystem::path dir_;  // <artifacts>/hooks
   std::filesystem::path known_hosts_;
   std::vector<HookOutcome> outcomes_;

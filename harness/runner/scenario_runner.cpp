@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "manifest/values.h"
 #include "plan/plan.h"
 #include "runner/case_facts.h"
 #include "runner/constellation.h"
@@ -47,9 +48,17 @@ class ScenarioRun {
     auto constellation = Constellation::bring_up(*plan, services_.runner, log());
     if (!constellation) return constellation.error();
     if (Status firewalls = constellation->load_guest_firewalls(); !firewalls) return firewalls.error();
-    (void)constellation->record("up", false);
-    while_up(plan->state_id);
-    return {};
+    // `up` sets the constellation up as a run does, hooks included, and
+    // `down` tears it down as a run does.
+    HookRunner hooks(*plan, settings_.run_id, services_.runner, settings_.timeouts.scaled(kHookTimeout));
+    Status up = run_up_hooks(hooks, *constellation);
+    if (up) {
+      (void)constellation->record("up", false);
+      while_up(plan->state_id);
+    }
+    run_teardown_hooks(hooks, *constellation, *plan);
+    print_hooks(hooks);
+    return up;
   }
 
  private:
@@ -71,6 +80,7 @@ class ScenarioRun {
     Status firewalls = constellation->load_guest_firewalls();
     timeline("guest firewalls", began, firewalls.ok());
     HookRunner hooks(plan, settings_.run_id, services_.runner, settings_.timeouts.scaled(kHookTimeout));
+    hooks.count_setup_against(deadline, format_duration(plan.scenario->timeout));
     Status up = firewalls ? run_up_hooks(hooks, *constellation) : Status{};
     if (!firewalls) {
       record_setup_failure(firewalls.error().message, &plan);
@@ -89,11 +99,15 @@ class ScenarioRun {
       if (!all_passed(count_cases(suite_))) teardown_hook("on_failure", hooks.run_host("on_failure", plan.scenario->host_hooks.on_failure, false));
     }
     if (settings_.keep_on_failure && !all_passed(count_cases(suite_))) hold_for_inspection(*constellation, plan.state_id);
-    // Teardown hooks run whatever happened before: failed tests, a failed
-    // setup stage after the VMs were up, an interrupt.
-    teardown_hook("before_shutdown", hooks.run_guest("before_shutdown", constellation->testbed(), false));
-    teardown_hook("before_down", hooks.run_host("before_down", plan.scenario->host_hooks.before_down, false));
+    run_teardown_hooks(hooks, *constellation, plan);
     report_hooks(hooks);
+  }
+
+  // Teardown hooks run whatever happened before: failed tests, a failed
+  // setup stage after the VMs were up, an interrupt.
+  void run_teardown_hooks(HookRunner& hooks, Constellation& constellation, const Plan& plan) {
+    teardown_hook("before_shutdown", hooks.run_guest("before_shutdown", constellation.testbed(), false));
+    teardown_hook("before_down", hooks.run_host("before_down", plan.scenario->host_hooks.before_down, false));
   }
 
   static constexpr Duration kHookTimeout{60'000};  // the spec's default, before the multiplier
@@ -130,6 +144,14 @@ class ScenarioRun {
       suite_.system_out += "hook " + o.event + " " + o.hook + where + ": " + (o.ok ? "ok" : o.message) + ", output in " + o.log.string() + "\n";
       if (!o.output.empty()) suite_.system_out += o.output + (o.output.back() == '\n' ? "" : "\n");
       suite_.hooks.push_back({o.event, o.vm, o.hook, o.ok, o.message, o.output, o.log.string()});
+    }
+  }
+
+  // `up` has no report: each hook's outcome goes to its log (up.log).
+  void print_hooks(const HookRunner& hooks) {
+    for (const auto& o : hooks.outcomes()) {
+      std::string where = o.vm.empty() ? "" : " (VM " + o.vm + ")";
+      services_.printer.line(suite_.name, "hook " + o.event + " " + o.hook + where + ": " + (o.ok ? "ok" : o.message) + ", output in " + o.log.string(), !o.ok);
     }
   }
 

@@ -165,6 +165,7 @@ TEST_F(EndToEnd, SigkillDuringBootThenGcLeavesNothing) {
 
 // `up` with a path, then exec and down by that same path: the run's
 // directory in the store is gone when down returns, and so is a run's.
+// up and down run the scenario's hooks as a run does.
 TEST_F(EndToEnd, DownTakesThePathGivenToUpAndLeavesNoRunsDirectory) {
   auto up = meros("up scenarios/smoke --artifacts " + (out_ / "up").string());
   ASSERT_EQ(up.exit_code, 0) << up.text;
@@ -174,9 +175,24 @@ TEST_F(EndToEnd, DownTakesThePathGivenToUpAndLeavesNoRunsDirectory) {
   EXPECT_TRUE(fs::exists(store_root() / "runs" / run_id)) << "the constellation's overlays should live there";
   auto exec = meros("exec scenarios/smoke/ vm1 -- hostname");
   EXPECT_EQ(exec.text, "vm1\n");
+  // up sets up as a run does: the guest on_boot and host on_up hooks ran.
+  EXPECT_EQ(meros("exec scenarios/smoke vm1 -- cat /tmp/on-boot /tmp/seeded").text, "booted vm1\nseeded by the host\n");
+  EXPECT_FALSE(fs::exists(out_ / "up" / "smoke" / "before-down.txt")) << "before_down ran before down";
   auto down = meros("down scenarios/smoke");
   EXPECT_EQ(down.exit_code, 0) << down.text;
   EXPECT_NE(down.text.find("(smoke) is down"), std::string::npos) << down.text;
+  // ... and down tears down as a run does: the teardown hooks ran, each
+  // hook's outcome is in up.log and its output under hooks/.
+  EXPECT_EQ(read_file(out_ / "up" / "smoke" / "before-down.txt"), "before_down smoke lan=10.0.10.21\n");
+  std::string up_log = read_file(out_ / "up" / "up.log");
+  for (const char* line : {"hook on_boot hooks/vm1-boot.sh (VM vm1): ok", "hook on_up hooks/seed.sh: ok",
+                           "hook before_shutdown hooks/vm1-stop.sh (VM vm1): ok", "hook before_down hooks/collect.sh: ok"})
+    EXPECT_NE(up_log.find(line), std::string::npos) << line << " is not in up.log:\n" << up_log;
+  bool stop_output = false;
+  for (const auto& entry : fs::directory_iterator(out_ / "up" / "smoke" / "hooks"))
+    stop_output |= entry.path().filename().string().find("before_shutdown-vm1") != std::string::npos &&
+                   read_file(entry.path()) == "stopping vm1\n";
+  EXPECT_TRUE(stop_output) << "no hooks/*before_shutdown-vm1* log holding the hook's output";
   EXPECT_FALSE(fs::exists(store_root() / "runs" / run_id)) << "down left runs/" << run_id;
   EXPECT_EQ(meros("down scenarios/smoke").exit_code, 2) << "nothing is up any more";
 

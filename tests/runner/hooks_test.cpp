@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "runner/hooks.h"
 #include "test_scenarios.h"
@@ -29,9 +30,14 @@ class FakeRunner : public ProcessRunner {
  public:
   std::vector<int> exits;
   std::vector<ProcessSpec> specs;
+  bool time_out = false;  // each hook runs out its whole timeout
   Result<ProcessResult> run(const ProcessSpec& spec) override {
     specs.push_back(spec);
     ProcessResult r;
+    if (time_out) {
+      std::this_thread::sleep_for(spec.timeout);
+      r.timed_out = true;
+    }
     r.exit_code = exits.empty() ? 0 : exits[(specs.size() - 1) % exits.size()];
     r.output = "line one\nhook says " + spec.argv[0] + "\n";
     return r;
@@ -109,6 +115,39 @@ TEST(Hooks, FailingBeforeDownRunsTheRestAndSurvivesAStop) {
   EXPECT_TRUE(runner.specs[1].runs_after_stop);
   EXPECT_EQ(runner.specs[1].environment.at("MEROS_EVENT"), "before_down");
   EXPECT_EQ(hr.outcomes().size(), 2u);
+}
+
+// The setup hooks share the scenario's timeout; teardown hooks keep theirs.
+TEST(Hooks, SetupHooksGetWhatIsLeftOfTheScenarioTimeout) {
+  auto planned = plan_text(kScenario);
+  planned->plan.artifacts = testing::TempDir() + "/hooks-art3";
+  planned->plan.work = testing::TempDir() + "/hooks-work3";
+  FakeRunner runner;
+  HookRunner hr(planned->plan, "r1", runner, Duration(60'000));
+  hr.count_setup_against(vm::steady_clock().now() + Duration(5'000), "5s");
+  ASSERT_TRUE(hr.run_host("on_up", hooks({"a.sh"}), true));
+  ASSERT_TRUE(hr.run_host("before_down", hooks({"z.sh"}), false));
+  ASSERT_EQ(runner.specs.size(), 2u);
+  EXPECT_LE(runner.specs[0].timeout, Duration(5'000));
+  EXPECT_GT(runner.specs[0].timeout, Duration(4'000));
+  EXPECT_EQ(runner.specs[1].timeout, Duration(60'000));
+}
+
+TEST(Hooks, ASetupHookTheScenarioTimeoutStopsSaysSoAndNoneStartsAfterIt) {
+  auto planned = plan_text(kScenario);
+  planned->plan.artifacts = testing::TempDir() + "/hooks-art4";
+  planned->plan.work = testing::TempDir() + "/hooks-work4";
+  FakeRunner runner;
+  runner.time_out = true;
+  HookRunner hr(planned->plan, "r1", runner, Duration(60'000));
+  hr.count_setup_against(vm::steady_clock().now() + Duration(50), "2m");
+  Status up = hr.run_host("on_up", hooks({"slow.sh", "next.sh"}), false);
+  ASSERT_FALSE(up);
+  EXPECT_NE(up.error().message.find("on_up hook slow.sh (host) was stopped after"), std::string::npos) << up.error().message;
+  EXPECT_NE(up.error().message.find("the scenario's timeout (2m) ran out"), std::string::npos) << up.error().message;
+  ASSERT_EQ(runner.specs.size(), 1u) << "next.sh started after the deadline";
+  ASSERT_EQ(hr.outcomes().size(), 2u);
+  EXPECT_EQ(hr.outcomes()[1].message, "was not started: the scenario's timeout (2m) had run out");
 }
 
 }  // namespace
