@@ -22,7 +22,7 @@ namespace {
 
 // The texts as given, before they are checked and converted.
 struct RawOptions {
-  std::string jobs, shard, accel, timeout_multiplier, color, format;
+  std::string jobs, shard, accel, timeout_multiplier, color, format, capture;
   std::vector<std::string> tags;
 };
 
@@ -115,6 +115,9 @@ void add_group_options(CLI::App& app, unsigned groups, Parsed& p) {
     app.add_option("--json", o.json, "the JSON report (default reports/<run id>/report.json)")->type_name("FILE")->group(group);
     app.add_flag("--keep-on-failure", o.keep_on_failure, "leave a failed scenario running; `meros-test down ID` releases it")
         ->group(group);
+    app.add_option("--capture", p.raw.capture,
+                   "off|on-failure|always: pcapng of every bridge in the artifacts, overriding each scenario's capture:")
+        ->type_name("WHEN")->group(group);
   }
   if (groups & (kRunReports | kArtifacts))
     app.add_option("--artifacts", o.artifacts, "serial logs, transcripts, rulesets, pulled files (default reports/<run id>/)")
@@ -363,6 +366,11 @@ Status convert_values(const CLI::App& sub, Parsed& p) {
     auto s = parse_shard(p.raw.shard);
     if (!s) return s.error();
     o.shard = *s;
+  }
+  if (given("--capture")) {
+    auto mode = parse_capture_mode(p.raw.capture);
+    if (!mode) return make_error("--capture expects off, on-failure or always, got " + quote(p.raw.capture));
+    o.capture = *mode;
   }
   if (given("--accel")) {
     auto a = vm::parse_accel_request(p.raw.accel);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "manifest/model.h"
 #include "runner/selection.h"
 #include "util/result.h"
 #include "vm/accel.h"
@@ -35,6 +36,7 @@ struct Options {
   int jobs = 1;
   std::optional<std::filesystem::path> junit, json, artifacts;
   bool keep_on_failure = false;
+  std::optional<CaptureMode> capture;  // --capture
   // run, up: machines and the store
   vm::AccelRequest accel = vm::AccelRequest::automatic;
   std::optional<std::filesystem::path> cache_dir;

@@ -193,6 +193,7 @@ Result<RunSettings> prepare_settings(const Options& options, const FixtureStore&
   settings.socket_root = run_state_dir();
   settings.interrupted = &stop_signal();
   settings.keep_on_failure = options.keep_on_failure;
+  settings.capture = options.capture;
   return settings;
 }
 

@@ -7,7 +7,7 @@ namespace meros {
 // (tests/unit/manifest_doc_test.cpp keeps the two in step).
 const std::map<std::string, std::vector<std::string>>& manifest_key_table() {
   static const std::map<std::string, std::vector<std::string>> table = {
-      {"top", {"name", "description", "tags", "timeout", "probe_timeout", "kernels", "images", "bridges",
+      {"top", {"name", "description", "tags", "timeout", "probe_timeout", "capture", "kernels", "images", "bridges",
                "virtual_machines", "host", "hooks", "tests"}},
       {"kernels.<name>", {"tarball", "sha256", "base", "fragments", "arch_fragments", "options", "path", "package"}},
       {"images.<name>", {"distribution", "suite", "packages", "size", "includes", "hooks", "archive", "use", "root", "bootable",

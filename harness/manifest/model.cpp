@@ -55,6 +55,21 @@ std::string_view image_kind_name(ImageKind kind) {
   return "unknown";
 }
 
+std::string_view capture_mode_name(CaptureMode mode) {
+  switch (mode) {
+    case CaptureMode::off: return "off";
+    case CaptureMode::on_failure: return "on-failure";
+    case CaptureMode::always: return "always";
+  }
+  return "unknown";
+}
+
+std::optional<CaptureMode> parse_capture_mode(std::string_view text) {
+  for (CaptureMode mode : {CaptureMode::off, CaptureMode::on_failure, CaptureMode::always})
+    if (text == capture_mode_name(mode)) return mode;
+  return std::nullopt;
+}
+
 namespace {
 bool bootable_only_by_boot_mode(const Scenario& scenario, const VirtualMachine& vm) {
   auto it = scenario.images.find(vm.image);

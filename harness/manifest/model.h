@@ -236,6 +236,12 @@ struct TestStep {
   SourceMark mark;
 };
 
+// When a run records every bridge to pcapng (net/capture.h): off, only kept
+// when the scenario failed (the default), or always kept.
+enum class CaptureMode { off, on_failure, always };
+std::string_view capture_mode_name(CaptureMode mode);  // off, on-failure, always
+std::optional<CaptureMode> parse_capture_mode(std::string_view text);
+
 struct Scenario {
   fs::path file;  // scenario.yml, absolute
   fs::path dir;   // its directory, absolute
@@ -246,6 +252,7 @@ struct Scenario {
   std::vector<std::string> tags;
   Duration timeout = Duration(15 * 60'000);
   Duration probe_timeout = Duration(1000);
+  CaptureMode capture = CaptureMode::on_failure;
   // The scenario's own recipes plus those its VMs resolved from fixtures.
   std::map<std::string, KernelRecipe> kernels;
   std::map<std::string, ImageRecipe> images;

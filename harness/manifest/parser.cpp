@@ -117,6 +117,11 @@ class ScenarioParser {
       if (probe->count() < 10 || probe->count() > 60'000) yaml_.error(top.value_mark("probe_timeout"), "probe_timeout: expected 10ms to 60s, got " + format_duration(*probe));
       else scenario_.probe_timeout = *probe;
     }
+    if (auto capture = top.string("capture")) {
+      if (auto mode = parse_capture_mode(*capture)) scenario_.capture = *mode;
+      else yaml_.error(top.value_mark("capture"), "capture: expected off, on-failure (the default) or always, got " + quote(*capture) +
+                                                      did_you_mean(*capture, {"off", "on-failure", "always"}));
+    }
   }
 
   // The name becomes part of paths and namespace names, so it is an

@@ -69,6 +69,7 @@ const std::map<std::string, std::map<std::string, json>>& key_types() {
         {"tags", list(pattern("^[A-Za-z0-9_.-]{1,64}$", "tag"), "tags selectable with --tags")},
         {"timeout", duration("whole-scenario budget, default 15m")},
         {"probe_timeout", duration("how long a probe waits before it observes a timeout, default 1s")},
+        {"capture", words({"off", "on-failure", "always"}, "pcapng of every bridge in the artifacts: off | on-failure (default) | always")},
         {"kernels", named("kernels.<name>", "kernel recipes by name")},
         {"images", named("images.<name>", "image recipes by name")},
         {"bridges", named("bridges.<name>", "bridges by name")},

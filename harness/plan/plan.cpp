@@ -246,6 +246,7 @@ Result<Plan> plan_scenario(const SelectedScenario& selected, const ScenarioFixtu
   plan.topology = std::move(topology);
   plan.timeouts = settings.timeouts;
   plan.scenario_timeout = settings.timeouts.scaled(scenario.timeout);
+  plan.capture = settings.capture.value_or(scenario.capture);
   for (const auto& vm : scenario.vms) {
     auto planned = plan_vm(vm, plan.topology, fixtures, plan, settings);
     if (!planned) return planned.error();

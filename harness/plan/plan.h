@@ -86,11 +86,14 @@ struct Plan {
   std::vector<StepPlan> steps;
   Timeouts timeouts;
   Duration scenario_timeout{0};  // multiplied
+  CaptureMode capture = CaptureMode::off;  // the scenario's capture:, or --capture
   // The record written before any host resource exists, so `gc` can
   // always find what a killed run left.
   RunState state;
 
   const VmPlan* find_vm(std::string_view name) const;
+  // Where the capture of a bridge goes: <artifacts>/capture/<ifname>.pcapng.
+  fs::path capture_dir() const { return artifacts / "capture"; }
 };
 
 // Resolves the two ends of a reach check against the network plan.

@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <string>
 
+#include "manifest/model.h"
 #include "util/duration.h"
 #include "vm/accel.h"
 
@@ -42,6 +44,7 @@ struct RunSettings {
   Timeouts timeouts;
   const std::atomic<int>* interrupted = nullptr;  // the signal that asked to stop, 0 = none
   bool keep_on_failure = false;  // hold a failed scenario until `meros-test down` or a signal
+  std::optional<CaptureMode> capture;  // --capture: overrides every scenario's capture:
 };
 
 }  // namespace meros

@@ -266,8 +266,38 @@ class Constellation::Parts : public Testbed {
     (void)network_->write_artifacts(plan_.artifacts / "setup");
     // Unwound once the VMs are gone: the counters of the whole run.
     cleanup_.push("network artifacts", [this] { return network_->write_artifacts(plan_.artifacts / "teardown"); });
+    if (plan_.capture != CaptureMode::off) start_capture();
     return {};
   }
+
+  // From the moment the bridges exist, so a capture has the VMs' boot too.
+  // A capture that cannot start is reported, not a reason to fail the run.
+  void start_capture() {
+    std::vector<net::CaptureTarget> targets;
+    for (const auto& bridge : plan_.topology.bridges) targets.push_back({bridge.name, bridge.ifname});
+    auto capture = net::BridgeCapture::start(network_->ns().fd(), targets, plan_.capture_dir());
+    if (!capture) {
+      capture_.error = "packet capture not recorded: " + capture.error().message;
+      log_.progress(capture_.error);
+      return;
+    }
+    capture_running_ = std::move(*capture);
+    cleanup_.push("packet capture", [this]() -> Status {
+      stop_capture();
+      return {};
+    });
+  }
+
+ public:
+  CaptureReport stop_capture() {
+    if (capture_running_) {
+      capture_.files = capture_running_->stop();
+      capture_running_.reset();
+    }
+    return capture_;
+  }
+
+ private:
 
   Status start_machines() {
     for (auto& running : vms_) {
@@ -433,6 +463,8 @@ class Constellation::Parts : public Testbed {
   ConstellationLog log_;
   RunState state_;
   std::optional<net::ScenarioNetwork> network_;
+  std::unique_ptr<net::BridgeCapture> capture_running_;
+  CaptureReport capture_;
   std::vector<std::unique_ptr<RunningVm>> vms_;
   std::mutex listeners_mutex_;
   std::vector<std::unique_ptr<HostListeners>> host_listeners_;
@@ -453,6 +485,8 @@ Constellation::~Constellation() = default;
 Status Constellation::load_guest_firewalls() { return parts_->load_guest_firewalls(); }
 
 Testbed& Constellation::testbed() { return *parts_; }
+
+CaptureReport Constellation::stop_capture() { return parts_->stop_capture(); }
 
 Status Constellation::record(const std::string& mode, bool kept_for_inspection) { return parts_->record(mode, kept_for_inspection); }
 

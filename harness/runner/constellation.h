@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "net/capture.h"
 #include "plan/plan.h"
 #include "runner/testbed.h"
 #include "util/process.h"
@@ -26,6 +27,12 @@ struct ConstellationLog {
   std::function<void(const std::string&)> failure;
   // A VM answered on SSH, `boot` after its QEMU started (the report's timeline).
   std::function<void(const std::string& vm, std::chrono::milliseconds boot)> ready;
+};
+
+// What the bridge capture (plan.capture) recorded, once stopped.
+struct CaptureReport {
+  std::vector<net::CaptureSummary> files;  // one a bridge
+  std::string error;                       // why there is no capture at all
 };
 
 class Constellation {
@@ -44,6 +51,9 @@ class Constellation {
   Status load_guest_firewalls();
 
   Testbed& testbed();
+  // Stops the capture of the bridges, which starts with the network when
+  // the plan asks for one, and says what it recorded. Idempotent.
+  CaptureReport stop_capture();
   // Rewrites the run-state record: `up` mode, or kept for inspection.
   Status record(const std::string& mode, bool kept_for_inspection);
 

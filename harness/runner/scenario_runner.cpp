@@ -58,6 +58,8 @@ class ScenarioRun {
     }
     run_teardown_hooks(hooks, *constellation, *plan);
     print_hooks(hooks);
+    // No verdict: on-failure's capture is not kept, always's is.
+    finish_capture(constellation->stop_capture(), *plan);
     return up;
   }
 
@@ -92,6 +94,7 @@ class ScenarioRun {
         add_step_facts(cases, step, since_start(started));
         for (auto& c : cases) {
           attach_evidence(c, step_vms(step), plan.artifacts, suite_.name);
+          if (plan.capture != CaptureMode::off) point_at_capture(c, plan);
           add_case(c);
         }
       });
@@ -101,6 +104,43 @@ class ScenarioRun {
     if (settings_.keep_on_failure && !all_passed(count_cases(suite_))) hold_for_inspection(*constellation, plan.state_id);
     run_teardown_hooks(hooks, *constellation, plan);
     report_hooks(hooks);
+    finish_capture(constellation->stop_capture(), plan);
+  }
+
+  // A failed probe's detail names the bridge captures and a display filter
+  // for its packets; the captures are among its attachments.
+  void point_at_capture(CaseResult& c, const Plan& plan) {
+    if (c.status != CaseStatus::failed || !c.extra.contains("probe")) return;
+    std::string files;
+    for (const auto& bridge : plan.topology.bridges) {
+      std::string file = suite_.name + "/capture/" + bridge.ifname + ".pcapng";
+      c.attachments.push_back(file);
+      files += (files.empty() ? "" : ", ") + file;
+    }
+    c.detail += "packet capture (in the artifacts): " + files + "\ndisplay filter: " + c.extra["probe"].value("display_filter", "") + "\n";
+  }
+
+  // capture: on-failure keeps the files of a scenario that did not pass;
+  // always keeps them. Either way the report says what they hold.
+  void finish_capture(const CaptureReport& capture, const Plan& plan) {
+    if (plan.capture == CaptureMode::off) return;
+    if (!capture.error.empty()) suite_.system_err += capture.error + "\n";
+    bool keep = plan.capture == CaptureMode::always || !all_passed(count_cases(suite_));
+    if (!keep) {
+      std::error_code ec;
+      fs::remove_all(plan.capture_dir(), ec);
+      return;
+    }
+    for (const auto& file : capture.files) {
+      std::string line = "packet capture of bridge " + file.bridge + ": " + file.file.string() + " (" + std::to_string(file.packets) + " packets";
+      if (file.left_out) line += ", " + std::to_string(file.left_out) + " left out at the file's size bound";
+      if (file.kernel_drops) line += ", " + std::to_string(file.kernel_drops) + " dropped by the kernel";
+      line += ")" + (file.error.empty() ? "" : ", stopped early: " + file.error);
+      suite_.system_out += line + "\n";
+      suite_.properties.push_back({"capture." + file.bridge, suite_.name + "/capture/" + file.file.filename().string()});
+    }
+    if (!capture.files.empty())
+      services_.printer.line(suite_.name, "packet capture: " + plan.capture_dir().string(), plan.capture == CaptureMode::on_failure);
   }
 
   // Teardown hooks run whatever happened before: failed tests, a failed

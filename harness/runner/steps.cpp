@@ -5,6 +5,7 @@
 
 #include "check/transfer.h"
 #include "check/verdict.h"
+#include "net/capture.h"
 #include "util/bounded_output.h"
 #include "util/path_join.h"
 #include "util/process.h"
@@ -295,6 +296,15 @@ nlohmann::json StepEngine::rules_hit(const std::map<std::uint64_t, std::uint64_t
   return hit;
 }
 
+// The row's packets in a bridge capture: the target and the source VM's
+// bridge addresses (the guest picks one by its routes).
+std::string StepEngine::display_filter(const ProbeRoute& route, PortProto target) const {
+  std::vector<std::string> sources;
+  if (const net::VmLinks* links = route.from_host ? nullptr : plan_.topology.find_vm(route.source_vm))
+    for (const auto& network : links->networks) sources.push_back(network.address.str());
+  return net::capture_display_filter(sources, route.target_address.str(), target);
+}
+
 CaseResult StepEngine::row_case(const Row& row, const nlohmann::json& hit) {
   const RowPlan& plan = *row.plan;
   if (!plan.route) return errored_case(plan.name, plan.route.error().message);
@@ -312,7 +322,8 @@ CaseResult StepEngine::row_case(const Row& row, const nlohmann::json& hit) {
   c.observed = verdict.observed;
   c.message = verdict.passed ? "" : verdict.message;
   c.extra["probe"] = {{"from", plan.check->from.text}, {"to", plan.check->to.text}, {"address", plan.route->target_address.str()},
-                      {"target", plan.check->target.str()}, {"detail", row.outcome->detail}};
+                      {"target", plan.check->target.str()}, {"detail", row.outcome->detail},
+                      {"display_filter", display_filter(*plan.route, plan.check->target)}};
   c.extra["nft_rules_hit"] = hit;
   if (!verdict.passed) {
     std::vector<std::string> vms;

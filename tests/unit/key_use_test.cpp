@@ -26,7 +26,7 @@ namespace fs = std::filesystem;
 const std::map<std::string, std::string>& key_members() {
   static const std::map<std::string, std::string> members = {
       {"top.name", "name"}, {"top.description", "description"}, {"top.tags", "tags"}, {"top.timeout", "timeout"},
-      {"top.probe_timeout", "probe_timeout"}, {"top.kernels", "kernels"}, {"top.images", "images"},
+      {"top.probe_timeout", "probe_timeout"}, {"top.capture", "capture"}, {"top.kernels", "kernels"}, {"top.images", "images"},
       {"top.bridges", "bridges"}, {"top.virtual_machines", "vms"}, {"top.host", "host_firewall"}, {"top.hooks", "host_hooks"}, {"top.tests", "tests"},
       {"kernels.<name>.tarball", "tarball"}, {"kernels.<name>.sha256", "sha256"}, {"kernels.<name>.base", "base"},
       {"kernels.<name>.fragments", "fragments"}, {"kernels.<name>.arch_fragments", "for_arch"} /* applied by KernelRecipe::for_arch(), which resolution calls */, {"kernels.<name>.options", "options"}, {"kernels.<name>.path", "path"},

@@ -1,0 +1,90 @@
+// Packet capture on real VMs (docs/capture.md): a failed scenario keeps a
+// pcapng of its bridge holding the failed rows' packets, and each failed
+// row names the file and a display filter; a passed scenario keeps nothing
+// with the default, and everything with --capture always.
+#include <pcap/pcap.h>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e_support.h"
+
+namespace {
+
+using namespace e2e;
+
+// Packets of FILE that match the BPF filter; -1 when libpcap cannot read it.
+int count_matching(const fs::path& file, const std::string& filter) {
+  char errbuf[PCAP_ERRBUF_SIZE] = "";
+  pcap_t* handle = pcap_open_offline(file.c_str(), errbuf);
+  if (!handle) return -1;
+  bpf_program program{};
+  if (pcap_compile(handle, &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    pcap_close(handle);
+    return -1;
+  }
+  int count = 0;
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  while (pcap_next_ex(handle, &header, &data) == 1) count += pcap_offline_filter(&program, header, data) ? 1 : 0;
+  pcap_freecode(&program);
+  pcap_close(handle);
+  return count;
+}
+
+const nlohmann::json* find_case(const nlohmann::json& report, const std::string& name) {
+  for (const auto& suite : report["suites"])
+    for (const auto& c : suite["cases"])
+      if (c.value("name", "") == name) return &c;
+  return nullptr;
+}
+
+TEST_F(EndToEnd, AFailedScenarioKeepsItsBridgeCaptureAndFailedRowsPointAtIt) {
+  fs::path artifacts = out_ / "artifacts", json = out_ / "report.json";
+  auto result = meros("tests/e2e/failing --json " + json.string() + " --artifacts " + artifacts.string());
+  EXPECT_EQ(result.exit_code, 1) << result.text;
+  fs::path pcap = artifacts / "failing-on-purpose/capture/br-lan.pcapng";
+  ASSERT_TRUE(fs::exists(pcap)) << result.text;
+  // The row that failed (81/tcp observed open): its handshake is there,
+  // from alpha to beta across the bridge, and back.
+  EXPECT_GE(count_matching(pcap, "src host 10.0.40.10 and dst host 10.0.40.11 and tcp dst port 81"), 1);
+  EXPECT_GE(count_matching(pcap, "src host 10.0.40.11 and dst host 10.0.40.10 and tcp src port 81"), 1);
+  // The dropped one to the host: the SYNs with no answer.
+  EXPECT_GE(count_matching(pcap, "src host 10.0.40.10 and dst host 10.0.40.1 and tcp dst port 22 and tcp[tcpflags] & tcp-syn != 0"), 1);
+  EXPECT_EQ(count_matching(pcap, "tcp port 22 and src host 10.0.40.1"), 0) << "nothing answered the dropped probe";
+  // The management link (SSH to the VMs) is not on the bridge.
+  EXPECT_EQ(count_matching(pcap, "net 100.127.0.0/16"), 0);
+
+  auto report = nlohmann::json::parse(read_file(json));
+  const auto* row = find_case(report, "policy expectations: alpha -> beta 81/tcp drop");
+  ASSERT_NE(row, nullptr);
+  std::string detail = (*row)["detail"];
+  EXPECT_NE(detail.find("packet capture (in the artifacts): failing-on-purpose/capture/br-lan.pcapng"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("display filter: ip.addr == 10.0.40.11 && ip.addr == 10.0.40.10 && tcp.port == 81"), std::string::npos) << detail;
+  EXPECT_NE((*row)["attachments"].dump().find("failing-on-purpose/capture/br-lan.pcapng"), std::string::npos);
+  const auto* passed = find_case(report, "policy expectations: alpha -> beta 80/tcp allow");
+  ASSERT_NE(passed, nullptr);
+  EXPECT_EQ((*passed)["detail"], "") << "a passed row points at nothing";
+  EXPECT_EQ((*passed)["extra"]["probe"]["display_filter"], "ip.addr == 10.0.40.11 && ip.addr == 10.0.40.10 && tcp.port == 80");
+  EXPECT_NE(result.text.find("packet capture: "), std::string::npos) << result.text;
+}
+
+TEST_F(EndToEnd, APassedScenarioKeepsNoCaptureUnlessAskedToAlways) {
+  auto passed = meros("scenarios/smoke --artifacts " + (out_ / "default").string());
+  EXPECT_EQ(passed.exit_code, 0) << passed.text;
+  EXPECT_FALSE(fs::exists(out_ / "default/smoke/capture")) << "on-failure is the default";
+
+  auto always = meros("--capture always scenarios/smoke --artifacts " + (out_ / "always").string());
+  EXPECT_EQ(always.exit_code, 0) << always.text;
+  fs::path pcap = out_ / "always/smoke/capture/br-lan.pcapng";
+  ASSERT_TRUE(fs::exists(pcap)) << always.text;
+  // "vm reaches the host": the ping and its answer.
+  EXPECT_GE(count_matching(pcap, "icmp[icmptype] == icmp-echo and src host 10.0.10.21 and dst host 10.0.10.1"), 1);
+  EXPECT_GE(count_matching(pcap, "icmp[icmptype] == icmp-echoreply and src host 10.0.10.1"), 1);
+
+  auto off = meros("--capture off tests/e2e/failing --artifacts " + (out_ / "off").string());
+  EXPECT_EQ(off.exit_code, 1) << off.text;
+  EXPECT_FALSE(fs::exists(out_ / "off/failing-on-purpose/capture")) << "--capture off records nothing";
+  EXPECT_EQ(meros("--capture sometimes scenarios/smoke").exit_code, 2);
+}
+
+}  // namespace
