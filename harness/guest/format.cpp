@@ -103,6 +103,7 @@ std::string probe_json_line(const ProbeRequest& request, const Result<ProbeOutco
     line["observed"] = to_string(outcome->observed);
     line["elapsed_us"] = outcome->elapsed.count();
     line["detail"] = outcome->detail;
+    if (!outcome->source.empty()) line["source"] = outcome->source;
   } else {
     line["error"] = outcome.error().message;
   }
@@ -132,7 +133,7 @@ Result<ProbeLine> read_probe_line(const nlohmann::json& json) {
   auto observed = parse_observed(json.at("observed").get<std::string>());
   if (!observed) return observed.error();
   parsed.outcome = ProbeOutcome{*observed, std::chrono::microseconds(json.at("elapsed_us").get<long long>()),
-                                json.value("detail", std::string())};
+                                json.value("detail", std::string()), json.value("source", std::string())};
   return parsed;
 }
 

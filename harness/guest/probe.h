@@ -36,6 +36,10 @@ struct ProbeOutcome {
   Observed observed = Observed::timeout;
   std::chrono::microseconds elapsed{0};
   std::string detail;  // e.g. "tcp rst", "icmp admin prohibited", "echo reply"
+  // The probe socket's own address and port, "10.0.10.5:43512" (tcp and
+  // udp; empty for icmp): with the target, the probe's 5-tuple, so that its
+  // packets can be found in a capture.
+  std::string source;
 };
 
 // Runs one probe. An Error means no probe could be made (bad address, no

@@ -1,5 +1,7 @@
 // TCP and UDP probes. Both enable the socket error queue so an ICMP error
 // can be told apart from a TCP RST (Linux reports both as ECONNREFUSED).
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -36,18 +38,47 @@ Result<ProbeOutcome> stamp(const Stopwatch& clock, Result<Verdict> verdict) {
   return clock.outcome(std::move(*verdict));
 }
 
+// "address:port" of the socket's own end ("[v6]:port"), "" before it has one.
+std::string local_endpoint(int fd) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof address;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return "";
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    if (!::inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text) || v4->sin_port == 0) return "";
+    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    if (!::inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text) || v6->sin6_port == 0) return "";
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "";
+}
+
+// The outcome, with the socket's own end for the 5-tuple.
+Result<ProbeOutcome> with_source(Result<ProbeOutcome> outcome, int fd) {
+  if (outcome) outcome->source = local_endpoint(fd);
+  return outcome;
+}
+
+Result<ProbeOutcome> connect_tcp(const Fd& fd, const Endpoint& target, std::chrono::milliseconds timeout) {
+  Stopwatch clock(timeout);
+  if (::connect(fd.get(), target.addr(), target.length) == 0) return stamp(clock, settle_tcp(fd.get(), 0));
+  if (errno != EINPROGRESS) return stamp(clock, settle_tcp(fd.get(), errno));
+  auto events = wait_for(fd.get(), POLLOUT, clock.deadline());
+  if (!events) return events.error();
+  if (*events == 0) return clock.outcome(silence_or_queued(fd.get()));
+  return stamp(clock, settle_tcp(fd.get(), take_socket_error(fd.get())));
+}
+
 }  // namespace
 
 Result<ProbeOutcome> probe_tcp(const Endpoint& target, std::chrono::milliseconds timeout) {
   auto fd = open_socket(target.family(), SOCK_STREAM);
   if (!fd) return fd.error();
-  Stopwatch clock(timeout);
-  if (::connect(fd->get(), target.addr(), target.length) == 0) return stamp(clock, settle_tcp(fd->get(), 0));
-  if (errno != EINPROGRESS) return stamp(clock, settle_tcp(fd->get(), errno));
-  auto events = wait_for(fd->get(), POLLOUT, clock.deadline());
-  if (!events) return events.error();
-  if (*events == 0) return clock.outcome(silence_or_queued(fd->get()));
-  return stamp(clock, settle_tcp(fd->get(), take_socket_error(fd->get())));
+  return with_source(connect_tcp(*fd, target, timeout), fd->get());
 }
 
 namespace {
@@ -81,24 +112,28 @@ Result<std::optional<Verdict>> settle_udp(int fd, short events) {
   return std::optional<Verdict>(*verdict);
 }
 
+Result<ProbeOutcome> exchange_udp(const Fd& fd, const Endpoint& target, std::chrono::milliseconds timeout) {
+  Stopwatch clock(timeout);
+  if (::connect(fd.get(), target.addr(), target.length) != 0)
+    return stamp(clock, local_failure(fd.get(), "udp connect", errno));
+  if (::send(fd.get(), kUdpPayload, sizeof(kUdpPayload) - 1, 0) < 0)
+    return stamp(clock, local_failure(fd.get(), "udp send", errno));
+  for (;;) {
+    auto events = wait_for(fd.get(), POLLIN, clock.deadline());
+    if (!events) return events.error();
+    if (*events == 0) return clock.outcome(silence_or_queued(fd.get()));
+    auto verdict = settle_udp(fd.get(), *events);
+    if (!verdict) return verdict.error();
+    if (*verdict) return clock.outcome(std::move(**verdict));
+  }
+}
+
 }  // namespace
 
 Result<ProbeOutcome> probe_udp(const Endpoint& target, std::chrono::milliseconds timeout) {
   auto fd = open_socket(target.family(), SOCK_DGRAM);
   if (!fd) return fd.error();
-  Stopwatch clock(timeout);
-  if (::connect(fd->get(), target.addr(), target.length) != 0)
-    return stamp(clock, local_failure(fd->get(), "udp connect", errno));
-  if (::send(fd->get(), kUdpPayload, sizeof(kUdpPayload) - 1, 0) < 0)
-    return stamp(clock, local_failure(fd->get(), "udp send", errno));
-  for (;;) {
-    auto events = wait_for(fd->get(), POLLIN, clock.deadline());
-    if (!events) return events.error();
-    if (*events == 0) return clock.outcome(silence_or_queued(fd->get()));
-    auto verdict = settle_udp(fd->get(), *events);
-    if (!verdict) return verdict.error();
-    if (*verdict) return clock.outcome(std::move(**verdict));
-  }
+  return with_source(exchange_udp(*fd, target, timeout), fd->get());
 }
 
 }  // namespace meros::guest::internal

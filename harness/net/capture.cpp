@@ -147,19 +147,37 @@ std::vector<CaptureSummary> BridgeCapture::stop() {
 
 BridgeCapture::~BridgeCapture() { stop(); }
 
-std::string capture_display_filter(const std::vector<std::string>& source_addresses, const std::string& target_address, PortProto target) {
+namespace {
+
+// "10.0.10.5:43512" -> its address and port; nothing for anything else.
+std::optional<std::pair<std::string, int>> split_endpoint(const std::string& endpoint) {
+  auto colon = endpoint.rfind(':');
+  if (colon == std::string::npos || endpoint.size() - colon > 6) return std::nullopt;
+  auto address = parse_ipv4(endpoint.substr(0, colon));
+  auto port = parse_port(endpoint.substr(colon + 1));
+  if (!address || !port || *port == 0) return std::nullopt;
+  return std::make_pair(address->str(), *port);
+}
+
+}  // namespace
+
+std::string capture_display_filter(const std::vector<std::string>& source_addresses, const std::string& source_endpoint,
+                                   const std::string& target_address, PortProto target) {
   std::string out = "ip.addr == " + target_address;
-  if (source_addresses.size() == 1) out += " && ip.addr == " + source_addresses.front();
-  if (source_addresses.size() > 1) {
+  auto exact = target.proto == Proto::icmp ? std::nullopt : split_endpoint(source_endpoint);
+  if (exact) {
+    out += " && ip.addr == " + exact->first;
+  } else if (source_addresses.size() == 1) {
+    out += " && ip.addr == " + source_addresses.front();
+  } else if (source_addresses.size() > 1) {
     out += " && ip.addr in {";
     for (std::size_t i = 0; i < source_addresses.size(); ++i) out += (i ? " " : "") + source_addresses[i];
     out += "}";
   }
-  switch (target.proto) {
-    case Proto::tcp: out += " && tcp.port == " + std::to_string(target.port); break;
-    case Proto::udp: out += " && udp.port == " + std::to_string(target.port); break;
-    default: out += " && icmp"; break;
-  }
+  if (target.proto == Proto::icmp) return out + " && icmp";
+  std::string layer = target.proto == Proto::tcp ? "tcp" : "udp";
+  out += " && " + layer + ".port == " + std::to_string(target.port);
+  if (exact) out += " && " + layer + ".port == " + std::to_string(exact->second);
   return out;
 }
 

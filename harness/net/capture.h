@@ -73,9 +73,13 @@ class BridgeCapture {
   std::optional<std::vector<CaptureSummary>> summaries_;
 };
 
-// A Wireshark display filter for one probe's packets, both directions:
-// the target address and port, and the source's addresses when known
-// (a VM's bridge addresses; empty for probes from the host).
-std::string capture_display_filter(const std::vector<std::string>& source_addresses, const std::string& target_address, PortProto target);
+// A Wireshark display filter for one probe's packets, both directions.
+// source_endpoint is the probe socket's "address:port" as the prober
+// reported it: when it is a valid IPv4 address and port, the filter is the
+// probe's 5-tuple. Otherwise (icmp, an older agent, or a guest that sent
+// something else) it names the target and port and the source's possible
+// addresses (a VM's bridge addresses; none for probes from the host).
+std::string capture_display_filter(const std::vector<std::string>& source_addresses, const std::string& source_endpoint,
+                                   const std::string& target_address, PortProto target);
 
 }  // namespace meros::net

@@ -296,13 +296,14 @@ nlohmann::json StepEngine::rules_hit(const std::map<std::uint64_t, std::uint64_t
   return hit;
 }
 
-// The row's packets in a bridge capture: the target and the source VM's
-// bridge addresses (the guest picks one by its routes).
-std::string StepEngine::display_filter(const ProbeRoute& route, PortProto target) const {
+// The row's packets in a bridge capture: its 5-tuple when the prober said
+// which address and port it probed from, else the target and the source
+// VM's bridge addresses (the guest picks one by its routes).
+std::string StepEngine::display_filter(const ProbeRoute& route, const std::string& source, PortProto target) const {
   std::vector<std::string> sources;
   if (const net::VmLinks* links = route.from_host ? nullptr : plan_.topology.find_vm(route.source_vm))
     for (const auto& network : links->networks) sources.push_back(network.address.str());
-  return net::capture_display_filter(sources, route.target_address.str(), target);
+  return net::capture_display_filter(sources, source, route.target_address.str(), target);
 }
 
 CaseResult StepEngine::row_case(const Row& row, const nlohmann::json& hit) {
@@ -323,7 +324,8 @@ CaseResult StepEngine::row_case(const Row& row, const nlohmann::json& hit) {
   c.message = verdict.passed ? "" : verdict.message;
   c.extra["probe"] = {{"from", plan.check->from.text}, {"to", plan.check->to.text}, {"address", plan.route->target_address.str()},
                       {"target", plan.check->target.str()}, {"detail", row.outcome->detail},
-                      {"display_filter", display_filter(*plan.route, plan.check->target)}};
+                      {"source", row.outcome->source},
+                      {"display_filter", display_filter(*plan.route, row.outcome->source, plan.check->target)}};
   c.extra["nft_rules_hit"] = hit;
   if (!verdict.passed) {
     std::vector<std::string> vms;

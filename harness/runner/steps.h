@@ -69,7 +69,7 @@ class StepEngine {
   std::map<std::uint64_t, std::uint64_t> counter_snapshot();
   nlohmann::json rules_hit(const std::map<std::uint64_t, std::uint64_t>& before, const std::map<std::uint64_t, std::uint64_t>& after);
   CaseResult row_case(const Row& row, const nlohmann::json& hit);
-  std::string display_filter(const ProbeRoute& route, PortProto target) const;
+  std::string display_filter(const ProbeRoute& route, const std::string& source, PortProto target) const;
 
   CaseResult new_case(const std::string& name) const;
   CaseResult errored_case(const std::string& name, const std::string& message) const;

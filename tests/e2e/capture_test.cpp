@@ -59,12 +59,22 @@ TEST_F(EndToEnd, AFailedScenarioKeepsItsBridgeCaptureAndFailedRowsPointAtIt) {
   ASSERT_NE(row, nullptr);
   std::string detail = (*row)["detail"];
   EXPECT_NE(detail.find("packet capture (in the artifacts): failing-on-purpose/capture/br-lan.pcapng"), std::string::npos) << detail;
-  EXPECT_NE(detail.find("display filter: ip.addr == 10.0.40.11 && ip.addr == 10.0.40.10 && tcp.port == 81"), std::string::npos) << detail;
+  // The 5-tuple: the agent said which port it probed from, and the
+  // capture holds that very connection.
+  std::string source = (*row)["extra"]["probe"]["source"];
+  ASSERT_TRUE(source.starts_with("10.0.40.10:")) << source;
+  std::string source_port = source.substr(source.find(':') + 1);
+  EXPECT_NE(detail.find("display filter: ip.addr == 10.0.40.11 && ip.addr == 10.0.40.10 && tcp.port == 81 && tcp.port == " + source_port),
+            std::string::npos)
+      << detail;
+  EXPECT_GE(count_matching(pcap, "src host 10.0.40.10 and tcp src port " + source_port + " and dst host 10.0.40.11 and tcp dst port 81"), 1);
   EXPECT_NE((*row)["attachments"].dump().find("failing-on-purpose/capture/br-lan.pcapng"), std::string::npos);
   const auto* passed = find_case(report, "policy expectations: alpha -> beta 80/tcp allow");
   ASSERT_NE(passed, nullptr);
   EXPECT_EQ((*passed)["detail"], "") << "a passed row points at nothing";
-  EXPECT_EQ((*passed)["extra"]["probe"]["display_filter"], "ip.addr == 10.0.40.11 && ip.addr == 10.0.40.10 && tcp.port == 80");
+  std::string passed_source = (*passed)["extra"]["probe"]["source"];
+  EXPECT_EQ((*passed)["extra"]["probe"]["display_filter"],
+            "ip.addr == 10.0.40.11 && ip.addr == 10.0.40.10 && tcp.port == 80 && tcp.port == " + passed_source.substr(passed_source.find(':') + 1));
   EXPECT_NE(result.text.find("packet capture: "), std::string::npos) << result.text;
 }
 

@@ -113,12 +113,30 @@ TEST(Pcapng, NeverWritesThroughASymlink) {
   EXPECT_EQ(file_text(target), "keep");
 }
 
-TEST(CaptureDisplayFilter, NamesTheTargetThePortAndTheSource) {
-  EXPECT_EQ(capture_display_filter({"10.0.10.5"}, "10.0.20.6", {443, Proto::tcp}),
+TEST(CaptureDisplayFilter, IsTheFiveTupleWhenTheProberNamedItsEnd) {
+  EXPECT_EQ(capture_display_filter({"10.0.10.5"}, "10.0.10.5:43512", "10.0.20.6", {443, Proto::tcp}),
+            "ip.addr == 10.0.20.6 && ip.addr == 10.0.10.5 && tcp.port == 443 && tcp.port == 43512");
+  EXPECT_EQ(capture_display_filter({}, "10.0.20.1:5353", "10.0.20.6", {53, Proto::udp}),
+            "ip.addr == 10.0.20.6 && ip.addr == 10.0.20.1 && udp.port == 53 && udp.port == 5353");
+}
+
+TEST(CaptureDisplayFilter, ElseNamesTheTargetThePortAndTheSourcesAddresses) {
+  EXPECT_EQ(capture_display_filter({"10.0.10.5"}, "", "10.0.20.6", {443, Proto::tcp}),
             "ip.addr == 10.0.20.6 && ip.addr == 10.0.10.5 && tcp.port == 443");
-  EXPECT_EQ(capture_display_filter({"10.0.10.5", "10.0.30.5"}, "10.0.20.6", {53, Proto::udp}),
+  EXPECT_EQ(capture_display_filter({"10.0.10.5", "10.0.30.5"}, "", "10.0.20.6", {53, Proto::udp}),
             "ip.addr == 10.0.20.6 && ip.addr in {10.0.10.5 10.0.30.5} && udp.port == 53");
-  EXPECT_EQ(capture_display_filter({}, "10.0.20.6", {0, Proto::icmp}), "ip.addr == 10.0.20.6 && icmp");
+  EXPECT_EQ(capture_display_filter({}, "", "10.0.20.6", {0, Proto::icmp}), "ip.addr == 10.0.20.6 && icmp");
+}
+
+// The source comes from the guest's answer: anything but an address and a
+// port is left out of the filter, never copied into it.
+TEST(CaptureDisplayFilter, IgnoresASourceThatIsNotAnAddressAndPort) {
+  for (const char* hostile : {"10.0.10.5:0", "10.0.10.5:70000", "10.0.10.5", "x || frame:1", "10.0.10.5:1 || 1",
+                              "[::1]:80", "10.0.10.256:80", "10.0.10.5:80\n"}) {
+    EXPECT_EQ(capture_display_filter({"10.0.10.5"}, hostile, "10.0.20.6", {443, Proto::tcp}),
+              "ip.addr == 10.0.20.6 && ip.addr == 10.0.10.5 && tcp.port == 443")
+        << hostile;
+  }
 }
 
 }  // namespace
