@@ -113,10 +113,13 @@ class ScenarioRun {
     if (c.status != CaseStatus::failed || !c.extra.contains("probe")) return;
     std::string files;
     for (const auto& bridge : plan.topology.bridges) {
+      std::error_code ec;
+      if (!fs::exists(plan.capture_dir() / (bridge.ifname + ".pcapng"), ec)) continue;  // the capture did not start
       std::string file = suite_.name + "/capture/" + bridge.ifname + ".pcapng";
       c.attachments.push_back(file);
       files += (files.empty() ? "" : ", ") + file;
     }
+    if (files.empty()) return;
     c.detail += "packet capture (in the artifacts): " + files + "\ndisplay filter: " + c.extra["probe"].value("display_filter", "") + "\n";
   }
 
