@@ -2,34 +2,15 @@
 // pcapng of its bridge holding the failed rows' packets, and each failed
 // row names the file and a display filter; a passed scenario keeps nothing
 // with the default, and everything with --capture always.
-#include <pcap/pcap.h>
-
 #include <nlohmann/json.hpp>
 
+#include "../support/pcap_count.h"
 #include "e2e_support.h"
 
 namespace {
 
 using namespace e2e;
-
-// Packets of FILE that match the BPF filter; -1 when libpcap cannot read it.
-int count_matching(const fs::path& file, const std::string& filter) {
-  char errbuf[PCAP_ERRBUF_SIZE] = "";
-  pcap_t* handle = pcap_open_offline(file.c_str(), errbuf);
-  if (!handle) return -1;
-  bpf_program program{};
-  if (pcap_compile(handle, &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
-    pcap_close(handle);
-    return -1;
-  }
-  int count = 0;
-  pcap_pkthdr* header = nullptr;
-  const u_char* data = nullptr;
-  while (pcap_next_ex(handle, &header, &data) == 1) count += pcap_offline_filter(&program, header, data) ? 1 : 0;
-  pcap_freecode(&program);
-  pcap_close(handle);
-  return count;
-}
+using meros::testing_support::count_matching;
 
 const nlohmann::json* find_case(const nlohmann::json& report, const std::string& name) {
   for (const auto& suite : report["suites"])

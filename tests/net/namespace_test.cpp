@@ -31,24 +31,7 @@ using guest::Observed;
 using guest::ProbeRequest;
 using test::ProbeWorld;
 
-// Skips without root, sweeps leftovers, and compares the host's network
-// state before and after each test.
-class NetnsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (std::string reason = test::root_skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
-    test::sweep_leftovers();
-    before_ = test::snapshot_host();
-  }
-
-  void TearDown() override {
-    if (before_.parts.empty()) return;  // skipped
-    EXPECT_EQ(list_netns(test::test_prefix()), std::vector<std::string>{}) << "namespaces left behind";
-    EXPECT_EQ(test::host_difference(before_, test::snapshot_host()), "") << "the real host's network changed";
-  }
-
-  test::HostState before_;
-};
+class NetnsTest : public test::HostUnchangedTest {};
 
 std::uint64_t netns_cookie(int fd) {
   std::uint64_t cookie = 0;

@@ -7,9 +7,9 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <vector>
 
+#include "../support/read_file.h"
 #include "net/capture.h"
 #include "net/pcapng.h"
 
@@ -17,6 +17,7 @@ namespace meros::net {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::read_whole_file;
 
 struct ReadPacket {
   std::vector<std::uint8_t> bytes;
@@ -38,13 +39,6 @@ std::vector<ReadPacket> read_with_libpcap(const fs::path& file, int* link_type =
                    static_cast<std::uint64_t>(header->ts.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(header->ts.tv_usec)});
   pcap_close(handle);
   return out;
-}
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 fs::path scratch(const std::string& name) {
@@ -74,7 +68,7 @@ TEST(Pcapng, LibpcapReadsBackEveryPacketWithItsLengthsAndTime) {
   EXPECT_EQ(packets[2].bytes, big);
   EXPECT_EQ(writer->written(), 3u);
   EXPECT_EQ(static_cast<std::uint64_t>(fs::file_size(file)), writer->bytes());
-  EXPECT_NE(file_text(file).find("br-lan"), std::string::npos) << "the interface is named in the file";
+  EXPECT_NE(read_whole_file(file).find("br-lan"), std::string::npos) << "the interface is named in the file";
 }
 
 TEST(Pcapng, TheBoundLeavesPacketsOutAndCountsThem) {
@@ -110,7 +104,7 @@ TEST(Pcapng, NeverWritesThroughASymlink) {
   fs::create_symlink(target, link);
   auto writer = PcapngWriter::create(link, "br0", kLinkTypeEthernet, 65535, 1 << 20);
   EXPECT_FALSE(writer);
-  EXPECT_EQ(file_text(target), "keep");
+  EXPECT_EQ(read_whole_file(target), "keep");
 }
 
 TEST(CaptureDisplayFilter, IsTheFiveTupleWhenTheProberNamedItsEnd) {

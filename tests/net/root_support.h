@@ -3,6 +3,8 @@
 // scenario whose "VMs" are small namespaces joined by veth pairs.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +41,26 @@ struct HostState {
 HostState snapshot_host();
 // "" if equal, else what changed.
 std::string host_difference(const HostState& before, const HostState& after);
+
+// The fixture of every test here: skips without root, sweeps leftovers,
+// and checks after the test that no namespace of it is left and that the
+// real host's network state is as it was before.
+class HostUnchangedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string reason = root_skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
+    sweep_leftovers();
+    before_ = snapshot_host();
+  }
+
+  void TearDown() override {
+    if (before_.parts.empty()) return;  // skipped
+    EXPECT_EQ(list_netns(test_prefix()), std::vector<std::string>{}) << "namespaces left behind";
+    EXPECT_EQ(host_difference(before_, snapshot_host()), "") << "the real host's network changed";
+  }
+
+  HostState before_;
+};
 
 // Output of a shell command (for reading host state only).
 std::string capture(const std::string& command);
