@@ -101,6 +101,12 @@ Result<std::unique_ptr<BridgeCapture>> BridgeCapture::start(int netns_fd, const 
   if (!status) {
     capture->thread_.join();
     capture->summaries_.emplace();  // nothing to report; the destructor has nothing to stop
+    // No capture at all: the bridges opened before the one that failed
+    // leave no file that would look like one.
+    for (auto& b : capture->bridges_) {
+      b->writer.reset();
+      std::filesystem::remove(b->file, ec);
+    }
     return status.error();
   }
   return capture;
@@ -152,10 +158,10 @@ namespace {
 // "10.0.10.5:43512" -> its address and port; nothing for anything else.
 std::optional<std::pair<std::string, int>> split_endpoint(const std::string& endpoint) {
   auto colon = endpoint.rfind(':');
-  if (colon == std::string::npos || endpoint.size() - colon > 6) return std::nullopt;
+  if (colon == std::string::npos) return std::nullopt;
   auto address = parse_ipv4(endpoint.substr(0, colon));
-  auto port = parse_port(endpoint.substr(colon + 1));
-  if (!address || !port || *port == 0) return std::nullopt;
+  auto port = parse_port(endpoint.substr(colon + 1));  // 1 to 65535
+  if (!address || !port) return std::nullopt;
   return std::make_pair(address->str(), *port);
 }
 

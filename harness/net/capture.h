@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "manifest/values.h"
-#include "util/proto.h"
 #include "util/fd.h"
+#include "util/proto.h"
 #include "util/result.h"
 
 namespace meros::net {

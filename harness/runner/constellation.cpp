@@ -81,6 +81,14 @@ class Constellation::Parts : public Testbed {
     return connect_ssh();
   }
 
+  CaptureReport stop_capture() {
+    if (capture_running_) {
+      capture_.files = capture_running_->stop();
+      capture_running_.reset();
+    }
+    return capture_;
+  }
+
   Status record(const std::string& mode, bool kept) {
     state_.mode = mode;
     state_.kept_for_inspection = kept;
@@ -287,17 +295,6 @@ class Constellation::Parts : public Testbed {
       return {};
     });
   }
-
- public:
-  CaptureReport stop_capture() {
-    if (capture_running_) {
-      capture_.files = capture_running_->stop();
-      capture_running_.reset();
-    }
-    return capture_;
-  }
-
- private:
 
   Status start_machines() {
     for (auto& running : vms_) {

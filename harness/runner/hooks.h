@@ -17,8 +17,8 @@
 #include "plan/plan.h"
 #include "runner/testbed.h"
 #include "util/process.h"
-#include "vm/clock.h"
 #include "util/result.h"
+#include "vm/clock.h"
 
 namespace meros {
 

@@ -8,12 +8,11 @@
 
 #include <gtest/gtest.h>
 
-#include <pcap/pcap.h>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
+#include "../support/pcap_count.h"
 #include "net/capture.h"
 #include "net/netns.h"
 #include "root_support.h"
@@ -23,42 +22,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class BridgeCaptureTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (std::string reason = test::root_skip_reason(); !reason.empty()) GTEST_SKIP() << reason;
-    test::sweep_leftovers();
-    before_ = test::snapshot_host();
-  }
-  void TearDown() override {
-    if (before_.parts.empty()) return;
-    EXPECT_EQ(list_netns(test::test_prefix()), std::vector<std::string>{}) << "namespaces left behind";
-    EXPECT_EQ(test::host_difference(before_, test::snapshot_host()), "") << "the real host's network changed";
-  }
-  test::HostState before_;
-};
+using testing_support::count_matching;
+
+class BridgeCaptureTest : public test::HostUnchangedTest {};
 
 // Runs an `ip` command for the test's own set-up; fails the test loudly.
 void ip(const std::string& args) {
   std::string out = test::capture("ip " + args);
   ASSERT_EQ(out.find("exit status"), std::string::npos) << "ip " << args << ": " << out;
-}
-
-// Packets in FILE that match the BPF filter.
-int count_matching(const fs::path& file, const std::string& filter) {
-  char errbuf[PCAP_ERRBUF_SIZE] = "";
-  pcap_t* handle = pcap_open_offline(file.c_str(), errbuf);
-  EXPECT_NE(handle, nullptr) << errbuf;
-  if (!handle) return -1;
-  bpf_program program{};
-  EXPECT_EQ(pcap_compile(handle, &program, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN), 0) << pcap_geterr(handle);
-  int count = 0;
-  pcap_pkthdr* header = nullptr;
-  const u_char* data = nullptr;
-  while (pcap_next_ex(handle, &header, &data) == 1) count += pcap_offline_filter(&program, header, data) ? 1 : 0;
-  pcap_freecode(&program);
-  pcap_close(handle);
-  return count;
 }
 
 TEST_F(BridgeCaptureTest, RecordsWhatTheBridgePassesBetweenItsPorts) {
@@ -111,10 +82,14 @@ TEST_F(BridgeCaptureTest, RecordsWhatTheBridgePassesBetweenItsPorts) {
 TEST_F(BridgeCaptureTest, AMissingBridgeIsAnErrorAndLeavesNothingRunning) {
   auto hub = NetworkNamespace::create(test::test_prefix() + "cap-none");
   ASSERT_TRUE(hub);
+  ip("-n " + hub->name() + " link add br-here type bridge");
+  ip("-n " + hub->name() + " link set br-here up");
   fs::path dir = fs::path(testing::TempDir()) / "bridge-capture-missing";
-  auto capture = BridgeCapture::start(hub->fd(), {{"lan", "br-nothere"}}, dir);
+  fs::remove_all(dir);
+  auto capture = BridgeCapture::start(hub->fd(), {{"lan", "br-here"}, {"dmz", "br-nothere"}}, dir);
   ASSERT_FALSE(capture);
   EXPECT_NE(capture.error().message.find("capturing br-nothere"), std::string::npos) << capture.error().message;
+  EXPECT_FALSE(fs::exists(dir / "br-here.pcapng")) << "the bridge opened before the failure left its file";
 }
 
 }  // namespace
