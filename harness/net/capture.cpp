@@ -153,9 +153,6 @@ std::vector<CaptureSummary> BridgeCapture::stop() {
 
 BridgeCapture::~BridgeCapture() { stop(); }
 
-namespace {
-
-// "10.0.10.5:43512" -> its address and port; nothing for anything else.
 std::optional<std::pair<std::string, int>> split_endpoint(const std::string& endpoint) {
   auto colon = endpoint.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
@@ -164,8 +161,6 @@ std::optional<std::pair<std::string, int>> split_endpoint(const std::string& end
   if (!address || !port) return std::nullopt;
   return std::make_pair(address->str(), *port);
 }
-
-}  // namespace
 
 std::string capture_display_filter(const std::vector<std::string>& source_addresses, const std::string& source_endpoint,
                                    const std::string& target_address, PortProto target) {

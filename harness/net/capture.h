@@ -79,6 +79,10 @@ class BridgeCapture {
 // probe's 5-tuple. Otherwise (icmp, an older agent, or a guest that sent
 // something else) it names the target and port and the source's possible
 // addresses (a VM's bridge addresses; none for probes from the host).
+// A probe's `source`, "10.0.10.5:43512" (it comes from a guest), as its
+// IPv4 address and port; nothing for anything else.
+std::optional<std::pair<std::string, int>> split_endpoint(const std::string& endpoint);
+
 std::string capture_display_filter(const std::vector<std::string>& source_addresses, const std::string& source_endpoint,
                                    const std::string& target_address, PortProto target);
 

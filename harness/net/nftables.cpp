@@ -161,10 +161,17 @@ Status NamespaceNftables::load_file(const std::filesystem::path& file) {
 }
 
 Result<std::string> NamespaceNftables::list_ruleset(ListFormat format) {
-  unsigned flags = format == ListFormat::json ? NFT_CTX_OUTPUT_JSON
+  unsigned flags = format == ListFormat::json             ? NFT_CTX_OUTPUT_JSON
                    : format == ListFormat::text_stateless ? NFT_CTX_OUTPUT_STATELESS
+                   : format == ListFormat::text_handles   ? NFT_CTX_OUTPUT_STATELESS | NFT_CTX_OUTPUT_HANDLE
                                                           : 0;
   return run_command("list ruleset", flags);
+}
+
+Status NamespaceNftables::run_script(const std::string& text) {
+  auto output = run_command(text, 0);
+  if (!output) return output.error();
+  return {};
 }
 
 Status FakeNftables::apply(const Policy& policy) {
@@ -175,6 +182,11 @@ Status FakeNftables::apply(const Policy& policy) {
 
 Status FakeNftables::load_file(const std::filesystem::path& file) {
   loaded_files.push_back(file);
+  return {};
+}
+
+Status FakeNftables::run_script(const std::string& text) {
+  scripts.push_back(text);
   return {};
 }
 

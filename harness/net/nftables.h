@@ -25,6 +25,7 @@ enum class ListFormat {
   text,            // `nft list ruleset`, counters included
   text_stateless,  // `nft -s list ruleset`: counters without values
   json,            // `nft -j list ruleset`
+  text_handles,    // `nft -a -s list ruleset`: rule handles, for naming traced rules
 };
 
 class Nftables {
@@ -37,6 +38,8 @@ class Nftables {
   // Loads a user's ruleset file (host.firewall) as `nft -f` would.
   virtual Status load_file(const std::filesystem::path& file) = 0;
   virtual Result<std::string> list_ruleset(ListFormat format = ListFormat::text) = 0;
+  // Runs nft commands the harness wrote (the trace table), as `nft -f -`.
+  virtual Status run_script(const std::string& text) = 0;
 };
 
 // The real Nftables of one namespace. Its netlink socket and libnftables
@@ -50,6 +53,7 @@ class NamespaceNftables final : public Nftables {
   Status apply(const Policy& policy) override;
   Status load_file(const std::filesystem::path& file) override;
   Result<std::string> list_ruleset(ListFormat format = ListFormat::text) override;
+  Status run_script(const std::string& text) override;
 
  private:
   NamespaceNftables(const NetworkNamespace& ns, mnl_socket* socket, nft_ctx* context);
@@ -68,8 +72,10 @@ class FakeNftables final : public Nftables {
   Status apply(const Policy& policy) override;
   Status load_file(const std::filesystem::path& file) override;
   Result<std::string> list_ruleset(ListFormat format = ListFormat::text) override;
+  Status run_script(const std::string& text) override;
 
   std::vector<Policy> applied;
+  std::vector<std::string> scripts;
   std::vector<std::filesystem::path> loaded_files;
   std::string json_listing = R"({"nftables": []})";  // what list_ruleset(json) returns
   bool fail_apply = false;

@@ -16,8 +16,10 @@
 #include "net/netns.h"
 #include "net/scenario_network.h"
 #include "report/result.h"
+#include "runner/policy_trace.h"
 #include "util/bounded_output.h"
 #include "util/cleanup.h"
+#include "util/debug_log.h"
 #include "util/path_join.h"
 #include "util/signals.h"
 #include "util/text.h"
@@ -78,7 +80,9 @@ class Constellation::Parts : public Testbed {
     if (auto s = write_state(); !s) return s;
     if (auto s = start_network(); !s) return s;
     if (auto s = start_machines(); !s) return s;
-    return connect_ssh();
+    if (auto s = connect_ssh(); !s) return s;
+    start_tracer();
+    return {};
   }
 
   CaptureReport stop_capture() {
@@ -185,6 +189,17 @@ class Constellation::Parts : public Testbed {
       status = wait_guest_link_ready(*running->ssh, nic.guest_ifname, nic.address.str(), timeout);
     }
     return status;
+  }
+
+  void start_trace(Duration timeout) override {
+    if (tracer_) tracer_->start(timeout);
+  }
+
+  std::vector<net::TraceSource> stop_trace(Duration timeout) override {
+    if (!tracer_) return {};
+    auto sources = tracer_->stop(timeout);
+    for (const auto& problem : tracer_->problems()) debug_log::write("trace", problem);
+    return sources;
   }
 
   Result<std::vector<net::RuleCounter>> read_counters() override {
@@ -370,6 +385,33 @@ class Constellation::Parts : public Testbed {
     return {};
   }
 
+  // Attribution (runner/policy_trace.h) over the host's rules and those of
+  // every VM with a firewall. Without it checks still run, unexplained.
+  void start_tracer() {
+    auto listener = net::TraceListener::open(network_->ns());
+    if (!listener) {
+      log_.progress("checks will not say which rule decided them: " + listener.error().message);
+      return;
+    }
+    auto shown = [this](const fs::path& file) {
+      fs::path relative = file.lexically_relative(plan_.scenario->dir);
+      return relative.empty() || *relative.begin() == ".." ? file.string() : relative.string();
+    };
+    TracedPlace host{"host", nullptr, plan_.scenario->host_firewall, ""};
+    if (host.source_file) host.source_name = shown(*host.source_file);
+    std::vector<TracedPlace> vms;
+    for (auto& running : vms_) {
+      const auto& firewall = running->plan->config->firewall;
+      if (firewall && running->ssh) vms.push_back({running->plan->name(), running->ssh.get(), firewall, shown(*firewall)});
+    }
+    tracer_ = std::make_unique<PolicyTracer>(network_->nftables(), std::move(*listener), plan_.topology.management_ifnames(),
+                                             std::move(host), std::move(vms));
+    cleanup_.push("policy tracer", [this]() -> Status {
+      tracer_.reset();
+      return {};
+    });
+  }
+
   // The guest's own ruleset at the end, for the artifacts.
   Status save_guest_ruleset(RunningVm& running) {
     if (!running.ssh || stop_signal().load()) return {};
@@ -465,6 +507,7 @@ class Constellation::Parts : public Testbed {
   std::vector<std::unique_ptr<RunningVm>> vms_;
   std::mutex listeners_mutex_;
   std::vector<std::unique_ptr<HostListeners>> host_listeners_;
+  std::unique_ptr<PolicyTracer> tracer_;
   // Last member: unwound first, while everything it points at still exists.
   CleanupStack cleanup_;
 };

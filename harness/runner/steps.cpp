@@ -74,6 +74,7 @@ struct StepEngine::Row {
   const RowPlan* plan = nullptr;
   std::string listen_error;  // the listener its target needed did not start
   std::optional<guest::ProbeOutcome> outcome;
+  std::optional<net::Attribution> attribution;  // of the outcome, when its batch was traced
   std::string error;
   double round_time = 0;  // seconds of the round that probed it last
   std::vector<Attempt> attempts;
@@ -254,6 +255,8 @@ void StepEngine::probe_rows(const std::vector<Row*>& pending, vm::Clock::time_po
   Duration probe_timeout = plan_.scenario->probe_timeout;
   // The sources probe at once, so each batch may take what is left of the step.
   Duration batch_timeout = std::min(scaled(plan_.timeouts.probe_batch) + probe_timeout, until(step_end));
+  // Every source's probes in one trace, told apart by their 5-tuples.
+  testbed_.start_trace(scaled(plan_.timeouts.listen));
   std::vector<std::future<void>> running;
   for (auto& [source, rows] : by_source) {
     running.push_back(std::async(std::launch::async, [this, &source, &rows, probe_timeout, batch_timeout] {
@@ -271,6 +274,28 @@ void StepEngine::probe_rows(const std::vector<Row*>& pending, vm::Clock::time_po
     }));
   }
   for (auto& f : running) f.get();
+  std::vector<net::TraceSource> traces = testbed_.stop_trace(scaled(plan_.timeouts.listen));
+  for (Row* row : pending) {
+    row->attribution.reset();
+    if (row->outcome && !traces.empty()) row->attribution = net::attribute(traces, probe_tuple(*row));
+  }
+}
+
+// The probe's first packet as the trace shows it: its exact 5-tuple when
+// the prober said which address and port it used.
+net::ProbeTuple StepEngine::probe_tuple(const Row& row) const {
+  const ProbeRoute& route = *row.plan->route;
+  net::ProbeTuple tuple;
+  tuple.proto = row.plan->check->target.proto;
+  tuple.target_address = route.target_address.str();
+  tuple.target_port = row.plan->check->target.port;
+  if (auto exact = net::split_endpoint(row.outcome->source)) {
+    tuple.source_addresses = {exact->first};
+    tuple.source_port = exact->second;
+  } else if (const net::VmLinks* links = route.from_host ? nullptr : plan_.topology.find_vm(route.source_vm)) {
+    for (const auto& network : links->networks) tuple.source_addresses.push_back(network.address.str());
+  }
+  return tuple;
 }
 
 std::map<std::uint64_t, std::uint64_t> StepEngine::counter_snapshot() {
@@ -327,12 +352,23 @@ CaseResult StepEngine::row_case(const Row& row, const nlohmann::json& hit) {
                       {"source", row.outcome->source},
                       {"display_filter", display_filter(*plan.route, row.outcome->source, plan.check->target)}};
   c.extra["nft_rules_hit"] = hit;
+  std::string decided;
+  if (row.attribution) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& rule : row.attribution->rules_hit) rules.push_back(rule.to_json());
+    c.extra["nft_rules_hit"] = rules;  // this check's own, from its trace
+    if (row.attribution->decided_by) {
+      c.extra["decided_by"] = row.attribution->decided_by->to_json();
+      decided = row.attribution->decided_by->explain();
+    }
+  }
+  if (!verdict.passed && !decided.empty()) c.message += ": " + decided;
   if (!verdict.passed) {
     std::vector<std::string> vms;
     if (!plan.route->from_host) vms.push_back(plan.route->source_vm);
     if (!plan.route->target_vm.empty()) vms.push_back(plan.route->target_vm);
-    c.detail = verdict.message + " (" + row.outcome->detail + ") probing " + plan.route->target_address.str() + "\n\n" +
-               console_evidence(vms);
+    c.detail = verdict.message + " (" + row.outcome->detail + ") probing " + plan.route->target_address.str() + "\n" +
+               (decided.empty() ? "" : decided + "\n") + "\n" + console_evidence(vms);
   }
   return c;
 }

@@ -66,6 +66,7 @@ class StepEngine {
   // step_end: when the reach or matrix step's own timeout runs out.
   std::map<std::string, std::string> start_listeners(const StepPlan& step, vm::Clock::time_point step_end);
   void probe_rows(const std::vector<Row*>& pending, vm::Clock::time_point step_end);
+  net::ProbeTuple probe_tuple(const Row& row) const;
   std::map<std::uint64_t, std::uint64_t> counter_snapshot();
   nlohmann::json rules_hit(const std::map<std::uint64_t, std::uint64_t>& before, const std::map<std::uint64_t, std::uint64_t>& after);
   CaseResult row_case(const Row& row, const nlohmann::json& hit);

@@ -12,6 +12,7 @@
 #include "check/ssh.h"
 #include "guest/probe.h"
 #include "manifest/values.h"
+#include "net/attribution.h"
 #include "net/nftables.h"
 #include "util/duration.h"
 #include "util/result.h"
@@ -50,6 +51,11 @@ class Testbed {
   // Sets the link of the VM's network `network_index`; for up, returns
   // once the guest can use it again (carrier and address), within timeout.
   virtual Status set_link(const std::string& vm, int network_index, bool up, Duration timeout) = 0;
+  // Traces the next probes through every ruleset on their paths
+  // (runner/policy_trace.h); stop_trace() returns what each place saw.
+  // A testbed without nftables traces nothing.
+  virtual void start_trace(Duration) {}
+  virtual std::vector<net::TraceSource> stop_trace(Duration) { return {}; }
   // The generated policy's rule counters.
   virtual Result<std::vector<net::RuleCounter>> read_counters() = 0;
   virtual bool is_running(const std::string& vm) = 0;
