@@ -1,6 +1,5 @@
 #include "net/rule_index.h"
 
-#include <algorithm>
 #include <charconv>
 #include <optional>
 #include <utility>
@@ -342,8 +341,7 @@ struct SourceChain {
   bool order_known = true;
 };
 
-// One statement: its words at brace depth 0 and whether a '{' block
-// follows its head (for table and chain bodies).
+// One statement: its words at brace depth 0 and the line it starts on.
 struct Statement {
   std::vector<std::string_view> words;
   int line = 0;
