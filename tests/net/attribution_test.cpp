@@ -137,7 +137,7 @@ TEST(TraceMessagesParser, HostileBytesGiveNoEventsAndNeverReadPastTheEnd) {
 }
 
 TEST(Base64, RoundTripsAndRefusesWhatIsNotBase64) {
-  for (std::string text : {"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
+  for (const std::string& text : std::vector<std::string>{"", "a", "ab", "abc", "abcd", std::string("\0\xff\x10", 3)}) {
     auto decoded = decode_base64(encode_base64(text));
     ASSERT_TRUE(decoded);
     EXPECT_EQ(*decoded, text);

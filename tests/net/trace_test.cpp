@@ -13,6 +13,7 @@
 #include "guest/listen.h"
 #include "guest/probe.h"
 #include "net/attribution.h"
+#include "net/capture.h"
 #include "net/nft_trace.h"
 #include "net/nftables.h"
 #include "root_support.h"
