@@ -26,6 +26,7 @@
 #include "guest/listen.h"
 #include "guest/probe.h"
 #include "guest/sockets.h"
+#include "guest/trace.h"
 #include "guest/wayland.h"
 
 #ifndef MEROS_VERSION
@@ -50,6 +51,8 @@ constexpr char kUsage[] = R"(usage:
   meros-guest exec [--timeout T] -- PROGRAM [ARG...]
   meros-guest link-wait IFNAME [--address IPV4] [--timeout T]
   meros-guest wayland --port PORT [-- APP [ARG...]]
+  meros-guest trace start [--skip IFNAME]... [--limit BYTES]
+  meros-guest trace stop
   meros-guest version
   meros-guest --help
 
@@ -70,6 +73,12 @@ wayland runs APP (default: a login shell) under `waypipe server` with a
 private XDG_RUNTIME_DIR and relays each connection waypipe makes to
 127.0.0.1:PORT (where the harness's SSH session forwards to the host's
 `waypipe client`); it exits with APP's status.
+trace start records nftables trace events (NFNLGRP_NFTRACE) in a daemon and
+loads table inet meros_trace, which traces every packet not on a --skip
+interface; it prints {"tracing":true}. --limit caps the recorded bytes
+(default 8 MiB). trace stop ends it, deletes the table and prints
+{"events_base64":..,"events_bytes":N,"lost_bytes":N,"overruns":N,
+ "ruleset":"<nft -a -s list ruleset>"}: the raw netlink messages.
 exit: 0 done (whatever observed), 1 could not probe/listen, 2 bad usage.
 )";
 
@@ -276,6 +285,14 @@ int run_wayland_command(const Args& args) {
   return run_wayland(*options);
 }
 
+// --- trace ------------------------------------------------------------------
+
+int run_trace_command(const Args& args) {
+  auto options = parse_trace_args(args);
+  if (!options) return usage_error(options.error().message);
+  return run_trace(*options);
+}
+
 // --- link-wait --------------------------------------------------------------
 
 int run_link_wait(const Args& args) {
@@ -309,5 +326,6 @@ int main(int argc, char** argv) {
   if (args[0] == "exec") return run_exec(rest);
   if (args[0] == "link-wait") return run_link_wait(rest);
   if (args[0] == "wayland") return run_wayland_command(rest);
+  if (args[0] == "trace") return run_trace_command(rest);
   return usage_error("unknown command '" + std::string(args[0]) + "'");
 }
