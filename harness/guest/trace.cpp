@@ -117,7 +117,11 @@ std::optional<std::string> read_file(const std::string& path, std::size_t max) {
   return text;
 }
 
+// Only inside a real directory: through a symlink the names below could
+// be someone else's files.
 void remove_trace_files(const std::string& dir) {
+  struct stat info {};
+  if (::lstat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) return;
   for (const char* name : {"events", "counters", "counters.tmp", "pid"}) ::unlink(file_in(dir, name).c_str());
   ::rmdir(dir.c_str());
 }
