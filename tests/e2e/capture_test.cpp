@@ -12,13 +12,6 @@ namespace {
 using namespace e2e;
 using meros::testing_support::count_matching;
 
-const nlohmann::json* find_case(const nlohmann::json& report, const std::string& name) {
-  for (const auto& suite : report["suites"])
-    for (const auto& c : suite["cases"])
-      if (c.value("name", "") == name) return &c;
-  return nullptr;
-}
-
 TEST_F(EndToEnd, AFailedScenarioKeepsItsBridgeCaptureAndFailedRowsPointAtIt) {
   fs::path artifacts = out_ / "artifacts", json = out_ / "report.json";
   auto result = meros("tests/e2e/failing --json " + json.string() + " --artifacts " + artifacts.string());

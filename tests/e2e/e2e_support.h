@@ -2,6 +2,8 @@
 // JUnit, and the EndToEnd fixture that checks the host is left as it was.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <gtest/gtest.h>
 #include <tinyxml2.h>
 #include <unistd.h>
@@ -102,6 +104,14 @@ inline std::multiset<std::string> junit_suites(const fs::path& file) {
   for (auto* suite = suites ? suites->FirstChildElement("testsuite") : nullptr; suite; suite = suite->NextSiblingElement("testsuite"))
     names.insert(suite->Attribute("name"));
   return names;
+}
+
+// A JSON report's case by name, or null.
+inline const nlohmann::json* find_case(const nlohmann::json& report, const std::string& name) {
+  for (const auto& suite : report["suites"])
+    for (const auto& c : suite["cases"])
+      if (c.value("name", "") == name) return &c;
+  return nullptr;
 }
 
 inline std::string read_file(const fs::path& path) {
