@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kAgent = "/opt/meros/bin/meros-guest";
+constexpr const char* kAgent = guest::kAgentPath;
 constexpr auto kCheckTimeout = std::chrono::seconds(30);
 // The ports tried for the guest end: above the usual services, below
 // Linux's ephemeral range (32768-60999), so outgoing connections in the

@@ -15,6 +15,9 @@
 
 namespace meros::guest {
 
+// Where every meros image installs the agent (fixture/guest_files.cpp).
+inline constexpr const char* kAgentPath = "/opt/meros/bin/meros-guest";
+
 // "1s", "1.5s", "500ms", or a bare number of milliseconds; must be > 0.
 Result<std::chrono::milliseconds> parse_timeout(std::string_view text);
 

@@ -470,14 +470,17 @@ class SourceParser {
     }
   }
 
+  // Past blank ends; true at the end of input or after the block's `}`.
+  bool block_ended() {
+    skip_ends();
+    if (done()) return true;
+    if (peek().kind != Token::Kind::close) return false;
+    ++at_;
+    return true;
+  }
+
   void table_body(const std::string& family, const std::string& table) {
-    while (true) {
-      skip_ends();
-      if (done()) return;
-      if (peek().kind == Token::Kind::close) {
-        ++at_;
-        return;
-      }
+    while (!block_ended()) {
       if (peek().kind == Token::Kind::open) {  // a block with no head: skip it
         Statement ignored;
         rest_of_statement(ignored);
@@ -494,13 +497,7 @@ class SourceParser {
   }
 
   void chain_body(SourceChain& chain) {
-    while (true) {
-      skip_ends();
-      if (done()) return;
-      if (peek().kind == Token::Kind::close) {
-        ++at_;
-        return;
-      }
+    while (!block_ended()) {
       Statement statement;
       statement.line = peek().line;
       rest_of_statement(statement);

@@ -30,7 +30,7 @@
 namespace meros {
 namespace {
 
-constexpr const char* kAgent = "/opt/meros/bin/meros-guest";
+constexpr const char* kAgent = guest::kAgentPath;
 
 // Listeners the harness serves inside the namespace, for checks whose
 // target is `host`; stopped and joined on destruction.

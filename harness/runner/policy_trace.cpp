@@ -2,13 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guest/format.h"
+
 #include "util/base64.h"
 #include "util/whole_file.h"
 
 namespace meros {
 namespace {
 
-constexpr const char* kAgent = "/opt/meros/bin/meros-guest";
+constexpr const char* kAgent = guest::kAgentPath;
 // A guest's answer holds at most the agent's 8 MiB of events, as base64.
 constexpr std::size_t kMaxGuestEvents = 12u << 20;
 

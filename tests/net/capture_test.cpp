@@ -26,11 +26,7 @@ using testing_support::count_matching;
 
 class BridgeCaptureTest : public test::HostUnchangedTest {};
 
-// Runs an `ip` command for the test's own set-up; fails the test loudly.
-void ip(const std::string& args) {
-  std::string out = test::capture("ip " + args);
-  ASSERT_EQ(out.find("exit status"), std::string::npos) << "ip " << args << ": " << out;
-}
+using test::ip;
 
 TEST_F(BridgeCaptureTest, RecordsWhatTheBridgePassesBetweenItsPorts) {
   auto hub = NetworkNamespace::create(test::test_prefix() + "cap-hub");

@@ -65,6 +65,12 @@ class HostUnchangedTest : public ::testing::Test {
 // Output of a shell command (for reading host state only).
 std::string capture(const std::string& command);
 
+// Runs an `ip` command for a test's own set-up; fails the test loudly.
+inline void ip(const std::string& args) {
+  std::string out = capture("ip " + args);
+  ASSERT_EQ(out.find("exit status"), std::string::npos) << "ip " << args << ": " << out;
+}
+
 // A Netlink that creates veth pairs where the scenario wants taps: the
 // tap's name stays on the scenario side, the peer goes into the VM's
 // endpoint namespace as eth<n> or mgmt0.

@@ -25,10 +25,7 @@ namespace fs = std::filesystem;
 
 class TraceTest : public test::HostUnchangedTest {};
 
-void ip(const std::string& args) {
-  std::string out = test::capture("ip " + args);
-  ASSERT_EQ(out.find("exit status"), std::string::npos) << "ip " << args << ": " << out;
-}
+using test::ip;
 
 constexpr char kRuleset[] = R"(# the server's policy
 table inet fw {
